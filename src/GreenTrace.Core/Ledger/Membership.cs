@@ -1,0 +1,114 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using GreenTrace.Core.Checkpoints;
+using GreenTrace.Core.Devices;
+
+namespace GreenTrace.Core.Ledger;
+
+/// <summary>A ledger node: its checkpoint-signing key as a C2SP note verifier key (name+keyid+base64).</summary>
+public sealed record NodeMember(string Name, string VerifierKey);
+
+/// <summary>An issuing body: its ES256 key (SubjectPublicKeyInfo) and the grid zones it may issue for.</summary>
+public sealed record IssuerMember(string Id, byte[] PublicKey, IReadOnlyList<string> Zones);
+
+/// <summary>
+/// Who is trusted for what: the ledger nodes and the quorum of them that must cosign a
+/// checkpoint, and the issuers with their zones. It is all a verifier needs (trust.json).
+/// </summary>
+public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMember> Nodes, IReadOnlyList<IssuerMember> Issuers)
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Parses and validates; throws <see cref="FormatException"/> naming what is wrong.</summary>
+    public static Membership FromJson(string json)
+    {
+        Membership? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<Membership>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"membership is not valid JSON: {e.Message}", e);
+        }
+        if (m is null)
+            throw new FormatException("membership is empty");
+        m.Validate();
+        return m;
+    }
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Origin) || Origin.Contains('\n'))
+            throw new FormatException("membership origin must be a non-empty single line");
+        if (Nodes is null || Nodes.Count == 0)
+            throw new FormatException("membership names no ledger node");
+        if (Quorum < 1 || Quorum > Nodes.Count)
+            throw new FormatException($"quorum {Quorum} must be between 1 and the {Nodes.Count} nodes");
+        foreach (var node in Nodes)
+        {
+            if (!NoteVerifier.TryParse(node.VerifierKey, out var v) || v!.Name != node.Name)
+                throw new FormatException($"node '{node.Name}' has an invalid verifier key");
+        }
+        if (Nodes.Select(n => n.Name).Distinct(StringComparer.Ordinal).Count() != Nodes.Count)
+            throw new FormatException("node names must be distinct");
+        foreach (var issuer in Issuers ?? [])
+        {
+            if (string.IsNullOrEmpty(issuer.Id) || issuer.Zones is null || issuer.Zones.Count == 0)
+                throw new FormatException($"issuer '{issuer.Id}' needs an id and at least one zone");
+            if (!DeviceKeys.TryImportPublicKey(issuer.PublicKey, out var key))
+                throw new FormatException($"issuer '{issuer.Id}' has no valid P-256 public key");
+            key!.Dispose();
+        }
+        if ((Issuers ?? []).Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != (Issuers ?? []).Count)
+            throw new FormatException("issuer ids must be distinct");
+    }
+}
+
+/// <summary>
+/// A membership with its keys imported once: importing a key costs more than verifying with it,
+/// and every entry and checkpoint is checked against these.
+/// </summary>
+public sealed class TrustedKeys : IDisposable
+{
+    private readonly Dictionary<string, (IssuerMember Member, ECDsa Key)> _issuers;
+
+    public TrustedKeys(Membership membership)
+    {
+        ArgumentNullException.ThrowIfNull(membership);
+        membership.Validate();
+        Membership = membership;
+        Nodes = membership.Nodes.Select(n => NoteVerifier.Parse(n.VerifierKey)).ToArray();
+        _issuers = membership.Issuers.ToDictionary(i => i.Id, i => (i, DeviceKeys.ImportPublicKey(i.PublicKey)), StringComparer.Ordinal);
+    }
+
+    public Membership Membership { get; }
+
+    public IReadOnlyCollection<NoteVerifier> Nodes { get; }
+
+    public bool TryGetIssuer(string id, out IssuerMember member, out ECDsa key)
+    {
+        if (_issuers.TryGetValue(id, out var found))
+        {
+            (member, key) = found;
+            return true;
+        }
+        (member, key) = (null!, null!);
+        return false;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, key) in _issuers.Values)
+            key.Dispose();
+    }
+}
