@@ -1,0 +1,20 @@
+namespace GreenTrace.Aggregator;
+
+public sealed class AggregatorOptions
+{
+    public const string Section = "Aggregator";
+
+    /// <summary>The consumer group all aggregator instances share; partitions (meters) are split among them.</summary>
+    public string GroupId { get; set; } = "gt-aggregator";
+
+    /// <summary>
+    /// How long after an hour ends (in event time, by the partition's watermark) its window stays
+    /// open for stragglers. Later readings are not dropped: they go into a supplementary certificate.
+    /// </summary>
+    public int AllowedLatenessSeconds { get; set; } = 900;
+
+    /// <summary>How many records to take between offset commits when the stream is busy.</summary>
+    public int CommitEveryRecords { get; set; } = 1000;
+
+    public long CertificateValiditySeconds { get; set; } = Core.Certificates.IssuanceTerms.DefaultValiditySeconds;
+}

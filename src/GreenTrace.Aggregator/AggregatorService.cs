@@ -1,0 +1,110 @@
+using GreenTrace.Core.Readings;
+using GreenTrace.Streaming;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace GreenTrace.Aggregator;
+
+/// <summary>
+/// Runs an <see cref="HourlyAggregator"/> as a member of the aggregator consumer group: readings
+/// in, certificate entries out to the ledger stream, offsets committed only behind durable work.
+/// </summary>
+public sealed class AggregatorService : BackgroundService, IPartitionListener
+{
+    private readonly IStreamClientFactory _streams;
+    private readonly HourlyAggregator _engine;
+    private readonly AggregatorOptions _options;
+    private readonly ILogger<AggregatorService> _logger;
+    private readonly string _memberName;
+    private IStreamConsumer? _consumer;
+    private volatile bool _drainRequested;
+    private long _idleSince;
+
+    public AggregatorService(IStreamClientFactory streams, HourlyAggregator engine, IOptions<AggregatorOptions> options, ILogger<AggregatorService> logger)
+    {
+        _streams = streams;
+        _engine = engine;
+        _options = options.Value;
+        _logger = logger;
+        _memberName = $"aggregator-{Environment.MachineName}-{Guid.NewGuid():N}";
+    }
+
+    public AggregatorStats Stats => _engine.Stats;
+
+    /// <summary>True once the member has found nothing to read and has no window left open.</summary>
+    public bool IsIdle => Interlocked.Read(ref _idleSince) != 0 && _engine.OpenWindows == 0;
+
+    /// <summary>Close every open window at the next idle moment: the end of a finite run.</summary>
+    public void RequestDrain() => _drainRequested = true;
+
+    void IPartitionListener.OnAssigned(IReadOnlyCollection<TopicPartition> partitions) =>
+        _logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions));
+
+    void IPartitionListener.OnRevoked(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        // Commit what is durable for the partitions we lose, then forget them; the next owner replays the rest.
+        _consumer!.Commit(_engine.CommitPositions().Where(p => partitions.Contains(p.TopicPartition)));
+        _engine.Drop(partitions);
+        _logger.LogInformation("Revoked {Partitions}", string.Join(", ", partitions));
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // Consume blocks like Kafka's does, so the loop gets a thread of its own.
+        Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+
+    private async Task RunAsync(CancellationToken ct)
+    {
+        using var consumer = _streams.CreateConsumer(_options.GroupId, _memberName);
+        using var producer = _streams.CreateProducer();
+        _consumer = consumer;
+        consumer.Subscribe([Topics.Readings], this);
+        var sinceCommit = 0;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var record = consumer.Consume(TimeSpan.FromMilliseconds(100), ct);
+                IReadOnlyList<PendingCertificate> due = [];
+                if (record is not null)
+                {
+                    Interlocked.Exchange(ref _idleSince, 0);
+                    var rejection = _engine.Add(record);
+                    if (rejection is not null)
+                    {
+                        var rejected = new RejectedReading(rejection.Code, rejection.Message, "aggregator", record.Topic, record.Key, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), record.Value.ToArray());
+                        await producer.ProduceAsync(Topics.RejectedReadings, record.Key, rejected.ToJsonBytes(), ct).ConfigureAwait(false);
+                    }
+                    due = _engine.CloseDue(new TopicPartition(record.Topic, record.Partition));
+                    sinceCommit++;
+                }
+                else if (_drainRequested)
+                {
+                    due = _engine.CloseAll();
+                    _drainRequested = false;
+                }
+
+                foreach (var pending in due)
+                {
+                    await producer.ProduceAsync(Topics.Ledger, pending.Certificate.MeterId, pending.Entry, ct).ConfigureAwait(false);
+                    _engine.Complete(pending);
+                }
+
+                if (due.Count > 0 || sinceCommit >= _options.CommitEveryRecords || (record is null && sinceCommit > 0))
+                {
+                    consumer.Commit(_engine.CommitPositions());
+                    sinceCommit = 0;
+                }
+                if (record is null && due.Count == 0)
+                    Interlocked.CompareExchange(ref _idleSince, Environment.TickCount64, 0);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _consumer = null;
+        }
+    }
+}

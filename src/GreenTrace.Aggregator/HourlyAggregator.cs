@@ -1,0 +1,196 @@
+using GreenTrace.Core;
+using GreenTrace.Core.Certificates;
+using GreenTrace.Core.Devices;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Core.Readings;
+using GreenTrace.Streaming;
+
+namespace GreenTrace.Aggregator;
+
+/// <summary>A certificate ready to go to the ledger, and the window it closes once it has.</summary>
+public sealed record PendingCertificate(TopicPartition Partition, (string Meter, long Hour) Window, GranularCertificate Certificate, byte[] Entry);
+
+/// <summary>Counts an operator reconciles against the gateway's.</summary>
+public sealed class AggregatorStats
+{
+    private long _consumed, _alreadyCertified, _duplicates, _rejected, _certificates, _supplementary, _readingsCertified, _whCertified;
+
+    public long Consumed => Interlocked.Read(ref _consumed);
+
+    /// <summary>Readings seen again after a restart or rebalance, already in a certificate: skipped, not counted twice.</summary>
+    public long AlreadyCertified => Interlocked.Read(ref _alreadyCertified);
+
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    public long Certificates => Interlocked.Read(ref _certificates);
+
+    public long SupplementaryCertificates => Interlocked.Read(ref _supplementary);
+
+    public long ReadingsCertified => Interlocked.Read(ref _readingsCertified);
+
+    public long WhCertified => Interlocked.Read(ref _whCertified);
+
+    internal void CountConsumed() => Interlocked.Increment(ref _consumed);
+
+    internal void CountAlreadyCertified() => Interlocked.Increment(ref _alreadyCertified);
+
+    internal void CountDuplicate() => Interlocked.Increment(ref _duplicates);
+
+    internal void CountRejected() => Interlocked.Increment(ref _rejected);
+
+    internal void Issued(GranularCertificate c)
+    {
+        Interlocked.Increment(ref _certificates);
+        if (c.Part > 0)
+            Interlocked.Increment(ref _supplementary);
+        Interlocked.Add(ref _readingsCertified, c.ReadingCount);
+        Interlocked.Add(ref _whCertified, (long)c.FaceValueWh);
+    }
+}
+
+/// <summary>
+/// The aggregation engine, free of any stream client: per partition, the open hourly windows of
+/// its meters and an event-time watermark (the latest reading end seen). A window closes when the
+/// watermark passes its hour's end plus the allowed lateness. Offsets are safe to commit up to the
+/// oldest reading still in an open window: everything before it is in a durable certificate.
+/// </summary>
+public sealed class HourlyAggregator
+{
+    private readonly IDeviceDirectory _devices;
+    private readonly IReadingArchive _archive;
+    private readonly IssuerSigner _issuer;
+    private readonly AggregatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
+
+    public HourlyAggregator(IDeviceDirectory devices, IReadingArchive archive, IssuerSigner issuer, AggregatorOptions options, TimeProvider? time = null)
+    {
+        _devices = devices ?? throw new ArgumentNullException(nameof(devices));
+        _archive = archive ?? throw new ArgumentNullException(nameof(archive));
+        _issuer = issuer ?? throw new ArgumentNullException(nameof(issuer));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _time = time ?? TimeProvider.System;
+    }
+
+    public AggregatorStats Stats { get; } = new();
+
+    public int OpenWindows => _partitions.Values.Sum(p => p.Windows.Count);
+
+    /// <summary>Takes one record of the readings stream. A rejection means the record must go to the rejected stream.</summary>
+    public Rejection? Add(StreamRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Stats.CountConsumed();
+        var state = State(record.Partition, record.Topic);
+        state.LastOffset = record.Offset;
+
+        var decoded = ReadingCodec.Decode(record.Value);
+        Rejection? rejection = !decoded.IsOk ? decoded.Error
+            : _devices.Find(decoded.Value.Reading.MeterId) is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
+            : decoded.Value.Reading.Direction != EnergyDirection.Generation ? new Rejection("aggregator-not-generation", "consumption readings are not certified")
+            : null;
+        if (rejection is not null)
+        {
+            Stats.CountRejected();
+            return rejection;
+        }
+        var reading = decoded.Value.Reading;
+        if (_archive.IsCertified(reading.MeterId, reading.Sequence))
+        {
+            Stats.CountAlreadyCertified();
+            return null;
+        }
+        var key = (reading.MeterId, reading.HourStart);
+        if (!state.Windows.TryGetValue(key, out var window))
+            state.Windows.Add(key, window = new Window(_archive.NextPart(reading.MeterId, reading.HourStart)));
+        if (!window.Readings.TryAdd(reading.Sequence, (decoded.Value, record.Offset)))
+        {
+            // The same sequence twice on the stream (a redelivery): the first one counts.
+            Stats.CountDuplicate();
+            return null;
+        }
+        state.Watermark = Math.Max(state.Watermark, reading.End);
+        return null;
+    }
+
+    /// <summary>Certificates for the windows of this partition that the watermark has closed.</summary>
+    public IReadOnlyList<PendingCertificate> CloseDue(TopicPartition partition)
+    {
+        if (!_partitions.TryGetValue(partition, out var state))
+            return [];
+        var horizon = state.Watermark - _options.AllowedLatenessSeconds;
+        return Close(partition, state, state.Windows.Keys.Where(k => k.Hour + HourlyAggregation.Hour <= horizon).ToList());
+    }
+
+    /// <summary>Closes every open window regardless of the watermark: the end of a finite run (drain).</summary>
+    public IReadOnlyList<PendingCertificate> CloseAll() =>
+        _partitions.SelectMany(p => Close(p.Key, p.Value, p.Value.Windows.Keys.ToList())).ToList();
+
+    /// <summary>The certificate's entry is durable on the ledger stream: forget its window.</summary>
+    public void Complete(PendingCertificate pending)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        if (_partitions.TryGetValue(pending.Partition, out var state) && state.Windows.Remove(pending.Window))
+            Stats.Issued(pending.Certificate);
+    }
+
+    /// <summary>Per partition, the next offset that is safe to commit.</summary>
+    public IReadOnlyList<StreamPosition> CommitPositions() =>
+        _partitions.Where(p => p.Value.LastOffset >= 0).Select(p =>
+        {
+            var oldestOpen = p.Value.Windows.Values.SelectMany(w => w.Readings.Values).Select(r => r.Offset).DefaultIfEmpty(long.MaxValue).Min();
+            return new StreamPosition(p.Key.Topic, p.Key.Partition, Math.Min(oldestOpen, p.Value.LastOffset + 1));
+        }).ToList();
+
+    /// <summary>Partitions handed to another member: their windows are rebuilt there from the committed offset.</summary>
+    public void Drop(IEnumerable<TopicPartition> partitions)
+    {
+        foreach (var tp in partitions)
+            _partitions.Remove(tp);
+    }
+
+    private List<PendingCertificate> Close(TopicPartition partition, PartitionState state, List<(string Meter, long Hour)> keys)
+    {
+        var pending = new List<PendingCertificate>(keys.Count);
+        foreach (var key in keys)
+        {
+            var window = state.Windows[key];
+            var device = _devices.Find(key.Meter)!;
+            var terms = new IssuanceTerms(_issuer.IssuerId, _time.GetUtcNow().ToUnixTimeSeconds(), _options.CertificateValiditySeconds);
+            var issued = HourlyAggregation.Issue(device, window.Readings.Values.Select(r => r.Reading).ToList(), window.Part, terms);
+            if (!issued.IsOk)
+                throw new InvalidOperationException($"window {key} cannot be certified: {issued.Error}"); // every reading was checked on the way in
+            // Archive first: once the certificate is on the stream its evidence must already exist.
+            _archive.Store(issued.Value.Certificate, issued.Value.Readings);
+            var entry = LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, _issuer.IssuerId, _issuer.Key);
+            pending.Add(new PendingCertificate(partition, key, issued.Value.Certificate, entry));
+        }
+        return pending;
+    }
+
+    private PartitionState State(int partition, string topic)
+    {
+        var tp = new TopicPartition(topic, partition);
+        if (!_partitions.TryGetValue(tp, out var state))
+            _partitions.Add(tp, state = new PartitionState());
+        return state;
+    }
+
+    private sealed class PartitionState
+    {
+        public Dictionary<(string Meter, long Hour), Window> Windows { get; } = [];
+
+        public long Watermark { get; set; } = long.MinValue / 2;
+
+        public long LastOffset { get; set; } = -1;
+    }
+
+    private sealed class Window(int part)
+    {
+        public int Part { get; } = part;
+
+        public SortedDictionary<ulong, (DecodedReading Reading, long Offset)> Readings { get; } = [];
+    }
+}

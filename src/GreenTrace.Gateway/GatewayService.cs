@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.Diagnostics;
+using GreenTrace.Core.Readings;
+using GreenTrace.Streaming;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Protocol;
+using Polly;
+using Polly.Retry;
+
+namespace GreenTrace.Gateway;
+
+/// <summary>
+/// Takes readings from the MQTT broker, validates them, and hands them to the readings stream
+/// (keyed by meter) or the rejected stream (with the reason code and the raw bytes). A message is
+/// acknowledged to the broker only after the stream has it, so a crash redelivers, never loses.
+/// </summary>
+public sealed class GatewayService : BackgroundService
+{
+    private readonly GatewayOptions _options;
+    private readonly ReadingValidator _validator;
+    private readonly IStreamClientFactory _streams;
+    private readonly ILogger<GatewayService> _logger;
+    private readonly ResiliencePipeline _connectRetry;
+    private IMqttClient? _client;
+    private IStreamProducer? _producer;
+
+    public GatewayService(IOptions<GatewayOptions> options, ReadingValidator validator, IStreamClientFactory streams, ILogger<GatewayService> logger)
+    {
+        _options = options.Value;
+        _validator = validator;
+        _streams = streams;
+        _logger = logger;
+        _connectRetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(200),
+                MaxDelay = TimeSpan.FromSeconds(15),
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                OnRetry = a =>
+                {
+                    _logger.LogWarning("Cannot reach the MQTT broker at {Host}:{Port} ({Error}); retrying in {Delay}", _options.BrokerHost, _options.BrokerPort, a.Outcome.Exception?.Message, a.RetryDelay);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    public GatewayStats Stats { get; } = new();
+
+    /// <summary>True while connected and subscribed.</summary>
+    public bool IsConnected => _client?.IsConnected == true;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var producer = _streams.CreateProducer();
+        _producer = producer;
+        using var client = new MqttClientFactory().CreateMqttClient();
+        _client = client;
+        client.ApplicationMessageReceivedAsync += OnMessageAsync;
+
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(_options.BrokerHost, _options.BrokerPort)
+            .WithClientId(_options.ClientId)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            // A persistent session: while the gateway restarts the broker queues its QoS 1 readings.
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
+            .WithCredentials(_options.Username, _options.Password)
+            .Build();
+        var filter = _options.SharedSubscriptionGroup is { } group ? $"$share/{group}/{TopicRules.ReadingsFilter}" : TopicRules.ReadingsFilter;
+
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (!client.IsConnected)
+                {
+                    await _connectRetry.ExecuteAsync(async ct =>
+                    {
+                        var connected = await client.ConnectAsync(options, ct).ConfigureAwait(false);
+                        if (connected.ResultCode != MqttClientConnectResultCode.Success)
+                            throw new InvalidOperationException($"broker refused the gateway: {connected.ResultCode}");
+                        var subscribed = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct).ConfigureAwait(false);
+                        var code = subscribed.Items.First().ResultCode;
+                        if (code > MqttClientSubscribeResultCode.GrantedQoS2)
+                            throw new InvalidOperationException($"broker refused the subscription to {filter}: {code}");
+                        _logger.LogInformation("Gateway {ClientId} subscribed to {Filter}", _options.ClientId, filter);
+                    }, stoppingToken).ConfigureAwait(false);
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(250), stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (client.IsConnected)
+                await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        e.AutoAcknowledge = false;
+        var message = e.ApplicationMessage;
+        var started = Stopwatch.GetTimestamp();
+        // Copy out of MQTTnet's buffer; the bytes outlive this callback on the stream.
+        var payload = message.Payload.Length > _options.MaxReadingBytes ? Array.Empty<byte>() : message.Payload.ToArray();
+        var outcome = payload.Length == 0 && message.Payload.Length > _options.MaxReadingBytes
+            ? ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{message.Payload.Length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", TopicRules.MeterOfTopic(message.Topic))
+            : _validator.Validate(message.Topic, payload);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        try
+        {
+            switch (outcome.Verdict)
+            {
+                case Verdict.Accepted:
+                    await _producer!.ProduceAsync(Topics.Readings, outcome.MeterId!, payload).ConfigureAwait(false);
+                    _validator.Commit(outcome);
+                    break;
+                case Verdict.Rejected:
+                    // Oversized messages keep their first bytes only: enough to investigate, not enough to flood the stream.
+                    var raw = payload.Length > 0 ? payload : message.Payload.Slice(0, Math.Min(message.Payload.Length, _options.MaxReadingBytes)).ToArray();
+                    var record = new RejectedReading(outcome.Rejection!.Code, outcome.Rejection.Message, _options.ClientId, message.Topic, outcome.MeterId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), raw);
+                    await _producer!.ProduceAsync(Topics.RejectedReadings, outcome.MeterId ?? message.Topic, record.ToJsonBytes()).ConfigureAwait(false);
+                    break;
+            }
+            Stats.Count(outcome, elapsed);
+            await e.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not acknowledged: the broker redelivers it to this session after a reconnect.
+            _logger.LogError(ex, "Could not hand reading from {Topic} to the stream; leaving it unacknowledged", message.Topic);
+        }
+    }
+}
