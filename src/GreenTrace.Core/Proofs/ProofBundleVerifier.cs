@@ -54,10 +54,10 @@ public static class ProofBundleVerifier
 
         // 1. The checkpoint: a quorum of trusted ledger nodes vouch for (size, root).
         var cpResult = CheckpointVerifier.Verify(bundle.Checkpoint, trust.Membership.Origin, trust.Nodes, trust.Membership.Quorum);
-        if (!cpResult.IsValid || cpResult.Checkpoint is null)
-            return Fail(ProofSteps.Checkpoint, cpResult.Error ?? "checkpoint does not verify");
+        if (!cpResult.Success || cpResult.Checkpoint is null)
+            return Fail(ProofSteps.Checkpoint, $"{cpResult.Error}: {cpResult.ErrorDetail}");
         var checkpoint = cpResult.Checkpoint;
-        Pass(ProofSteps.Checkpoint, $"{checkpoint.Origin} size {checkpoint.Size}, signed by {string.Join(", ", cpResult.VerifiedBy)}");
+        Pass(ProofSteps.Checkpoint, $"{checkpoint.Origin} size {checkpoint.Size}, signed by {string.Join(", ", cpResult.TrustedSigners)}");
 
         // 2. The meter's registration: issuer-signed and in the log.
         var deviceEntry = LedgerEntryCodec.Decode(bundle.Device.Value);
