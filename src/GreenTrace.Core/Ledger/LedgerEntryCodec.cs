@@ -3,9 +3,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
 using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
-using GreenTrace.Core.Encoding;
+using GreenTrace.Core.Serialization;
 using GreenTrace.Core.Readings;
-using Text = System.Text;
+
 
 namespace GreenTrace.Core.Ledger;
 
@@ -53,7 +53,7 @@ public static class LedgerEntryCodec
                 throw new FormatException($"protected content type must be '{ContentType}'");
             if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.KeyIdentifier, out var kid))
                 throw new FormatException("protected header must carry the author id as kid");
-            var author = new Text.UTF8Encoding(false, true).GetString(kid.GetValueAsBytes());
+            var author = new System.Text.UTF8Encoding(false, true).GetString(kid.GetValueAsBytes());
             if (message.Content is not { } content)
                 throw new FormatException("payload must be embedded");
 
@@ -71,7 +71,7 @@ public static class LedgerEntryCodec
             };
             return Result<LedgerEntry>.Ok(entry);
         }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or CborContentException or Text.DecoderFallbackException)
+        catch (Exception e) when (e is FormatException or InvalidOperationException or CborContentException or System.Text.DecoderFallbackException)
         {
             return Result<LedgerEntry>.Fail(LedgerReasons.EntryMalformed, e.Message);
         }
@@ -96,7 +96,7 @@ public static class LedgerEntryCodec
         {
             [CoseHeaderLabel.Algorithm] = Es256,
             [CoseHeaderLabel.ContentType] = CoseHeaderValue.FromString(ContentType),
-            [CoseHeaderLabel.KeyIdentifier] = CoseHeaderValue.FromBytes(Text.Encoding.UTF8.GetBytes(authorId)),
+            [CoseHeaderLabel.KeyIdentifier] = CoseHeaderValue.FromBytes(System.Text.Encoding.UTF8.GetBytes(authorId)),
         };
         return CoseSign1Message.SignEmbedded(w.Encode(), new CoseSigner(key, HashAlgorithmName.SHA256, headers));
     }

@@ -1,6 +1,6 @@
 using System.Formats.Cbor;
 
-namespace GreenTrace.Core.Encoding;
+namespace GreenTrace.Core.Serialization;
 
 /// <summary>
 /// A decoded deterministic-CBOR map with text keys, and typed getters that report which key was
