@@ -60,16 +60,16 @@ public sealed class HourlyAggregator
 {
     private readonly IDeviceDirectory _devices;
     private readonly IReadingArchive _archive;
-    private readonly IssuerSigner _issuer;
+    private readonly IssuerSigners _issuers;
     private readonly AggregatorOptions _options;
     private readonly TimeProvider _time;
     private readonly Dictionary<TopicPartition, PartitionState> _partitions = [];
 
-    public HourlyAggregator(IDeviceDirectory devices, IReadingArchive archive, IssuerSigner issuer, AggregatorOptions options, TimeProvider? time = null)
+    public HourlyAggregator(IDeviceDirectory devices, IReadingArchive archive, IssuerSigners issuers, AggregatorOptions options, TimeProvider? time = null)
     {
         _devices = devices ?? throw new ArgumentNullException(nameof(devices));
         _archive = archive ?? throw new ArgumentNullException(nameof(archive));
-        _issuer = issuer ?? throw new ArgumentNullException(nameof(issuer));
+        _issuers = issuers ?? throw new ArgumentNullException(nameof(issuers));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _time = time ?? TimeProvider.System;
     }
@@ -87,9 +87,11 @@ public sealed class HourlyAggregator
         state.LastOffset = record.Offset;
 
         var decoded = ReadingCodec.Decode(record.Value);
+        var device = decoded.IsOk ? _devices.Find(decoded.Value.Reading.MeterId) : null;
         Rejection? rejection = !decoded.IsOk ? decoded.Error
-            : _devices.Find(decoded.Value.Reading.MeterId) is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
+            : device is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
             : decoded.Value.Reading.Direction != EnergyDirection.Generation ? new Rejection("aggregator-not-generation", "consumption readings are not certified")
+            : _issuers.ForZone(device.GridZone) is null ? new Rejection("aggregator-no-issuer", $"no issuer is configured for zone '{device.GridZone}'")
             : null;
         if (rejection is not null)
         {
@@ -158,13 +160,14 @@ public sealed class HourlyAggregator
         {
             var window = state.Windows[key];
             var device = _devices.Find(key.Meter)!;
-            var terms = new IssuanceTerms(_issuer.IssuerId, _time.GetUtcNow().ToUnixTimeSeconds(), _options.CertificateValiditySeconds);
+            var issuer = _issuers.ForZone(device.GridZone)!;
+            var terms = new IssuanceTerms(issuer.IssuerId, _time.GetUtcNow().ToUnixTimeSeconds(), _options.CertificateValiditySeconds);
             var issued = HourlyAggregation.Issue(device, window.Readings.Values.Select(r => r.Reading).ToList(), window.Part, terms);
             if (!issued.IsOk)
                 throw new InvalidOperationException($"window {key} cannot be certified: {issued.Error}"); // every reading was checked on the way in
             // Archive first: once the certificate is on the stream its evidence must already exist.
             _archive.Store(issued.Value.Certificate, issued.Value.Readings);
-            var entry = LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, _issuer.IssuerId, _issuer.Key);
+            var entry = LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, issuer.IssuerId, issuer.Key);
             pending.Add(new PendingCertificate(partition, key, issued.Value.Certificate, entry));
         }
         return pending;
