@@ -145,6 +145,9 @@ public sealed class LedgerNode : ILedgerView, IDisposable
 
     public StoredCheckpoint? LatestCheckpoint() => _store.LatestCheckpoint();
 
+    /// <summary>Every entry of the log, decoded, in log order.</summary>
+    public IEnumerable<LedgerEntry> Entries() => _store.ReadAll().Select(e => LedgerEntryCodec.Decode(e.Encoded).Value);
+
     public StoredEntry? FindCertificateEntry(ReadOnlySpan<byte> certificateId) => _store.FindCertificate(certificateId);
 
     public StoredEntry? FindDeviceEntry(string meterId) => _store.FindDevice(meterId);

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using GreenTrace.Aggregator;
+using GreenTrace.Core.Checkpoints;
+using GreenTrace.Core.Devices;
+using GreenTrace.Core.Ledger;
+
+namespace GreenTrace.Cli.Demo;
+
+/// <summary>
+/// The demo's consortium: one issuing body per grid zone of the fleet and one ledger node. Keys
+/// are made fresh for every run and saved beside the ledger (keys.json) so later tools can use it.
+/// </summary>
+public sealed class DemoIdentities : IDisposable
+{
+    private DemoIdentities(Membership membership, IReadOnlyDictionary<string, IssuerSigner> issuersByZone, NoteSigner node)
+    {
+        Membership = membership;
+        IssuersByZone = issuersByZone;
+        Node = node;
+    }
+
+    public Membership Membership { get; }
+
+    public IReadOnlyDictionary<string, IssuerSigner> IssuersByZone { get; }
+
+    public NoteSigner Node { get; }
+
+    public static DemoIdentities Create(string origin, IEnumerable<DeviceInfo> devices, string nodeName)
+    {
+        var zones = devices.Select(d => d.GridZone).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var issuers = zones.ToDictionary(z => z, z => new IssuerSigner($"issuer-{z.ToLowerInvariant()}", ECDsa.Create(ECCurve.NamedCurves.nistP256)), StringComparer.Ordinal);
+        var node = NoteSigner.Generate(nodeName);
+        var membership = new Membership(
+            origin,
+            Quorum: 1,
+            Nodes: [new NodeMember(node.Name, node.Verifier.VerifierKey)],
+            Issuers: issuers.Select(kv => new IssuerMember(kv.Value.IssuerId, kv.Value.Key.ExportSubjectPublicKeyInfo(), [kv.Key])).ToList());
+        membership.Validate();
+        return new DemoIdentities(membership, issuers, node);
+    }
+
+    /// <summary>The private side, for the operator's eyes only.</summary>
+    public string SecretsJson() => JsonSerializer.Serialize(new
+    {
+        warning = "Demo keys. Private: never use them outside this demo.",
+        node = new { name = Node.Name, privateKey = Node.PrivateKeyString },
+        issuers = IssuersByZone.Values.Select(i => new { id = i.IssuerId, privateKeyPkcs8 = Convert.ToBase64String(i.Key.ExportPkcs8PrivateKey()) }),
+    }, JsonDefaults.Indented);
+
+    public void Dispose()
+    {
+        foreach (var issuer in IssuersByZone.Values)
+            issuer.Key.Dispose();
+        Node.Dispose();
+    }
+}

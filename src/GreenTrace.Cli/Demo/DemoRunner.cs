@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using GreenTrace.Aggregator;
+using GreenTrace.Core;
+using GreenTrace.Core.Devices;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Core.Proofs;
+using GreenTrace.FirmwareSim;
+using GreenTrace.FirmwareSim.Faults;
+using GreenTrace.Gateway;
+using GreenTrace.Ledger;
+using GreenTrace.Ledger.Storage;
+using GreenTrace.Streaming;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+
+namespace GreenTrace.Cli.Demo;
+
+/// <summary>What a demo run established; the summary table and the tests read it.</summary>
+public sealed record DemoResult(
+    int Meters,
+    DateTimeOffset PeriodStart,
+    DateTimeOffset PeriodEnd,
+    long ReadingsGenerated,
+    long MessagesSent,
+    long RefusedByBroker,
+    long Accepted,
+    long Duplicates,
+    IReadOnlyDictionary<string, long> RejectedByReason,
+    long AcceptedWh,
+    long Certificates,
+    long SupplementaryCertificates,
+    long CertifiedReadings,
+    long CertifiedWh,
+    long LedgerSize,
+    long LedgerRejected,
+    string CheckpointRoot,
+    IReadOnlyList<string> ReconciliationErrors,
+    string BundlePath,
+    string TrustPath,
+    VerificationReport BundleReport,
+    TimeSpan Elapsed)
+{
+    public long Rejected => RejectedByReason.Values.Sum();
+
+    public bool Succeeded => ReconciliationErrors.Count == 0 && BundleReport.IsValid;
+}
+
+/// <summary>
+/// <c>greentrace demo</c>: a fleet of simulated meters publishes a day of signed readings over
+/// MQTT; the gateway verifies them; the aggregator issues hourly certificates; the ledger records
+/// them and signs a checkpoint; a proof bundle for one reading is written out and verified.
+/// Then the books are balanced: every accepted Wh must be in exactly one certificate.
+/// </summary>
+public sealed class DemoRunner
+{
+    private readonly DemoOptions _options;
+    private readonly IConfiguration _configuration;
+    private readonly IAnsiConsole _console;
+
+    public DemoRunner(DemoOptions options, IConfiguration configuration, IAnsiConsole console)
+    {
+        _options = options;
+        _configuration = configuration;
+        _console = console;
+    }
+
+    public async Task<DemoResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var dataDir = Path.GetFullPath(_options.DataDirectory);
+        var outDir = Path.GetFullPath(_options.OutputDirectory ?? _options.DataDirectory);
+        Directory.CreateDirectory(dataDir);
+        Directory.CreateDirectory(outDir);
+        var paths = new DemoPipeline.Paths(Path.Combine(dataDir, "ledger.db"), Path.Combine(dataDir, "archive.db"));
+        // Each run starts a new ledger; only our own files are removed.
+        foreach (var db in new[] { paths.LedgerDatabase, paths.ArchiveDatabase })
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+                File.Delete(db + suffix);
+        }
+
+        var firstDay = _options.StartDay ?? DateOnly.FromDateTime(DateTime.UtcNow.Date).AddDays(-_options.Days);
+        using var fleet = Fleet.Generate(new FleetSpec { MeterCount = _options.Meters, Seed = _options.Seed });
+        fleet.Save(Path.Combine(dataDir, "fleet.json"));
+        await File.WriteAllTextAsync(Path.Combine(dataDir, "registry.json"), fleet.RegistryJson(), cancellationToken).ConfigureAwait(false);
+        using var devices = new DeviceDirectory(fleet.Registry);
+        using var identities = DemoIdentities.Create(_options.Origin, fleet.Registry, _configuration["Ledger:NodeName"] ?? "node-1");
+        await File.WriteAllTextAsync(Path.Combine(dataDir, "keys.json"), identities.SecretsJson(), cancellationToken).ConfigureAwait(false);
+
+        var plan = new RunPlan(new DateTimeOffset(firstDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), _options.Days * 86400 / fleet.IntervalSeconds, _options.Speed);
+        var brokerPort = FreeLoopbackPort();
+        using var host = DemoPipeline.Build(_configuration, devices, identities, paths, brokerPort);
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        var gateway = host.Services.GetRequiredService<GatewayService>();
+        var aggregator = host.Services.GetRequiredService<AggregatorService>();
+        var ledger = host.Services.GetRequiredService<LedgerNodeService>();
+        var node = host.Services.GetRequiredService<LedgerNode>();
+        var archive = host.Services.GetRequiredService<SqliteReadingArchive>();
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(_options.TimeoutSeconds));
+        var ct = timeout.Token;
+        string stage = "starting";
+        try
+        {
+            // The issuing bodies register every meter on the ledger before the first reading.
+            stage = "registering meters";
+            var streams = host.Services.GetRequiredService<IStreamClientFactory>();
+            using (var producer = streams.CreateProducer())
+            {
+                var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                foreach (var device in fleet.Registry)
+                {
+                    var issuer = identities.IssuersByZone[device.GridZone];
+                    await producer.ProduceAsync(Topics.Ledger, device.MeterId, LedgerEntryCodec.SignDeviceRegistered(device, issuer.IssuerId, issuer.Key, now), ct).ConfigureAwait(false);
+                }
+            }
+            stage = "waiting for the gateway to subscribe";
+            await WaitUntil(() => gateway.IsSubscribed, ct).ConfigureAwait(false);
+
+            var simOptions = new SimulatorOptions { Host = "127.0.0.1", Port = brokerPort };
+            var faults = _options.FaultRate > 0 ? FaultOptions.Uniform(_options.FaultRate, _options.Seed) : new FaultOptions();
+            await using var publisher = new FleetPublisher(fleet, simOptions, faults);
+            var expectedReadings = (long)plan.Intervals * fleet.Meters.Count;
+
+            await ShowProgressAsync(async () =>
+            {
+                stage = "connecting meters";
+                await publisher.ConnectAsync(ct).ConfigureAwait(false);
+                stage = "publishing readings";
+                await publisher.RunAsync(plan, ct).ConfigureAwait(false);
+                await publisher.DisconnectAsync(ct).ConfigureAwait(false);
+
+                stage = "gateway draining";
+                await WaitUntil(() => gateway.Stats.Received >= publisher.Stats.Acknowledged, ct).ConfigureAwait(false);
+                stage = "aggregator draining";
+                await WaitUntil(() => aggregator.Stats.Consumed >= gateway.Stats.Accepted, ct).ConfigureAwait(false);
+                // The run is finite: close the last hours' windows instead of waiting for readings that will not come.
+                aggregator.RequestDrain();
+                await WaitUntil(() => aggregator.IsIdle, ct).ConfigureAwait(false);
+                stage = "ledger draining";
+                var entries = fleet.Registry.Count + aggregator.Stats.Certificates;
+                await WaitUntil(() => ledger.Consumed >= entries && node.LatestCheckpoint()?.Size == node.Size, ct).ConfigureAwait(false);
+            }, publisher.Stats, expectedReadings, gateway.Stats, aggregator.Stats, ledger, ct).ConfigureAwait(false);
+
+            stage = "stopping";
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+
+            var sim = publisher.Stats;
+            var reconciliation = Reconcile(gateway.Stats, node, archive, aggregator.Stats);
+            var (bundlePath, trustPath, report) = await WriteBundleAsync(node, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
+            var checkpoint = node.LatestCheckpoint()!;
+            return new DemoResult(
+                fleet.Meters.Count, plan.Start, plan.Start.AddSeconds((double)plan.Intervals * fleet.IntervalSeconds),
+                sim.ReadingsGenerated, sim.MessagesSent, sim.RefusedByBroker,
+                gateway.Stats.Accepted, gateway.Stats.Duplicates, gateway.Stats.RejectedByReason, gateway.Stats.AcceptedWh,
+                aggregator.Stats.Certificates, aggregator.Stats.SupplementaryCertificates, aggregator.Stats.ReadingsCertified, aggregator.Stats.WhCertified,
+                node.Size, ledger.Rejected, Convert.ToBase64String(checkpoint.Root), reconciliation, bundlePath, trustPath, report, clock.Elapsed);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"the pipeline did not finish within {_options.TimeoutSeconds}s; it stalled while {stage} " +
+                $"(gateway received {gateway.Stats.Received}, accepted {gateway.Stats.Accepted}; aggregator consumed {aggregator.Stats.Consumed}, {aggregator.Stats.Certificates} certificates; ledger consumed {ledger.Consumed})");
+        }
+    }
+
+    /// <summary>The books: per meter, accepted Wh = certified Wh on the ledger; every accepted reading in exactly one certificate.</summary>
+    private static List<string> Reconcile(GatewayStats gateway, LedgerNode node, SqliteReadingArchive archive, AggregatorStats aggregator)
+    {
+        var errors = new List<string>();
+        var ledgerWh = new Dictionary<string, long>(StringComparer.Ordinal);
+        long ledgerReadings = 0;
+        foreach (var entry in node.Entries())
+        {
+            if (entry.Certificate is { } c)
+            {
+                ledgerWh[c.MeterId] = ledgerWh.GetValueOrDefault(c.MeterId) + (long)c.FaceValueWh;
+                ledgerReadings += c.ReadingCount;
+            }
+        }
+        var accepted = gateway.AcceptedWhByMeter;
+        foreach (var meter in accepted.Keys.Union(ledgerWh.Keys).Order(StringComparer.Ordinal))
+        {
+            var a = accepted.GetValueOrDefault(meter);
+            var l = ledgerWh.GetValueOrDefault(meter);
+            if (a != l)
+                errors.Add($"meter {meter}: {a} Wh accepted but {l} Wh certified on the ledger");
+        }
+        if (ledgerReadings != gateway.Accepted)
+            errors.Add($"{gateway.Accepted} readings accepted but {ledgerReadings} in certificates on the ledger");
+        var archived = archive.TotalsByMeter();
+        if (archived.Values.Sum(t => t.Readings) != ledgerReadings)
+            errors.Add($"the reading archive holds {archived.Values.Sum(t => t.Readings)} readings, the ledger's certificates {ledgerReadings}");
+        if (aggregator.Rejected > 0)
+            errors.Add($"the aggregator refused {aggregator.Rejected} readings the gateway had accepted");
+        return errors;
+    }
+
+    private static async Task<(string Bundle, string Trust, VerificationReport Report)> WriteBundleAsync(LedgerNode node, SqliteReadingArchive archive, Membership membership, string outDir, CancellationToken ct)
+    {
+        // The bundle a buyer would most likely ask for: the sunniest (largest) certificate's largest reading.
+        var best = node.Entries().Select(e => e.Certificate).OfType<Core.Certificates.GranularCertificate>()
+            .OrderByDescending(c => c.FaceValueWh).ThenBy(c => c.IdHex, StringComparer.Ordinal).FirstOrDefault()
+            ?? throw new InvalidOperationException("the ledger holds no certificate to prove");
+        var readings = archive.Load(best.Id) ?? throw new InvalidOperationException($"certificate {best.IdHex} has no archived readings");
+        var largest = Enumerable.Range(0, readings.Count)
+            .OrderByDescending(i => Core.Readings.ReadingCodec.Decode(readings[i]).Value.Reading.EnergyWh).First();
+        var bundle = node.BuildProofBundle(best.Id, readings, largest);
+        if (!bundle.IsOk)
+            throw new InvalidOperationException($"cannot build the proof bundle: {bundle.Error}");
+
+        var bundlePath = Path.Combine(outDir, "bundle.json");
+        var trustPath = Path.Combine(outDir, "trust.json");
+        await File.WriteAllTextAsync(bundlePath, bundle.Value.ToJson(), ct).ConfigureAwait(false);
+        await File.WriteAllTextAsync(trustPath, membership.ToJson(), ct).ConfigureAwait(false);
+
+        // Verify what was written, as the buyer will: from the files, with nothing but the trusted keys.
+        var written = ProofBundle.FromJson(await File.ReadAllTextAsync(bundlePath, ct).ConfigureAwait(false));
+        using var trust = new TrustedKeys(Membership.FromJson(await File.ReadAllTextAsync(trustPath, ct).ConfigureAwait(false)));
+        return (bundlePath, trustPath, ProofBundleVerifier.Verify(written.Value, trust));
+    }
+
+    private async Task ShowProgressAsync(Func<Task> work, SimulatorStats sim, long expectedReadings, GatewayStats gateway, AggregatorStats aggregator, LedgerNodeService ledger, CancellationToken ct)
+    {
+        if (!_console.Profile.Capabilities.Interactive)
+        {
+            // No live display on a pipe or in CI: a line every few seconds instead.
+            var task = work();
+            while (!task.IsCompleted)
+            {
+                await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(3), ct)).ConfigureAwait(false);
+                _console.MarkupLine($"[grey]readings {sim.ReadingsGenerated}/{expectedReadings} · gateway accepted {gateway.Accepted} · certificates {aggregator.Certificates} · ledger {ledger.Appended}[/]");
+            }
+            await task.ConfigureAwait(false);
+            return;
+        }
+        await _console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                var readings = progress.AddTask("Meters publishing", maxValue: expectedReadings);
+                var verified = progress.AddTask("Gateway verifying", maxValue: expectedReadings);
+                var certified = progress.AddTask("Aggregator certifying", maxValue: expectedReadings);
+                var ledgered = progress.AddTask("Ledger recording", maxValue: 1);
+                var task = work();
+                while (!task.IsCompleted)
+                {
+                    readings.Value = sim.ReadingsGenerated;
+                    verified.Value = gateway.Accepted + gateway.Rejected + gateway.Duplicates;
+                    verified.MaxValue = Math.Max(1, sim.MessagesSent - sim.RefusedByBroker);
+                    certified.MaxValue = Math.Max(1, gateway.Accepted);
+                    certified.Value = aggregator.ReadingsCertified;
+                    ledgered.MaxValue = Math.Max(1, aggregator.Certificates);
+                    ledgered.Value = Math.Min(ledger.Appended, ledgered.MaxValue);
+                    await Task.WhenAny(task, Task.Delay(100, ct)).ConfigureAwait(false);
+                }
+                await task.ConfigureAwait(false);
+                foreach (var t in new[] { readings, verified, certified, ledgered })
+                    t.Value = t.MaxValue;
+            }).ConfigureAwait(false);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition, CancellationToken ct)
+    {
+        while (!condition())
+            await Task.Delay(20, ct).ConfigureAwait(false);
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}

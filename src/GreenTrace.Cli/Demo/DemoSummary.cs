@@ -1,0 +1,40 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace GreenTrace.Cli.Demo;
+
+internal static class DemoSummary
+{
+    public static void Print(IAnsiConsole console, DemoResult r)
+    {
+        static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+        static string Kwh(long wh) => (wh / 1000.0).ToString("N1", CultureInfo.InvariantCulture) + " kWh";
+
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Summary[/]").AddColumn("").AddColumn(new TableColumn("").RightAligned());
+        table.AddRow("Meters", N(r.Meters));
+        table.AddRow("Simulated period (UTC)", $"{r.PeriodStart:yyyy-MM-dd HH:mm} – {r.PeriodEnd:yyyy-MM-dd HH:mm}");
+        table.AddRow("Readings generated", N(r.ReadingsGenerated));
+        table.AddRow("MQTT messages sent (incl. injected faults)", N(r.MessagesSent));
+        table.AddRow("  refused by the broker (wrong topic)", N(r.RefusedByBroker));
+        table.AddRow("[green]Readings accepted[/]", N(r.Accepted));
+        table.AddRow("[yellow]Readings rejected[/]", N(r.Rejected));
+        foreach (var (reason, count) in r.RejectedByReason.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            table.AddRow($"  {Markup.Escape(reason)}", N(count));
+        table.AddRow("Duplicates dropped", N(r.Duplicates));
+        table.AddRow("Energy accepted", Kwh(r.AcceptedWh));
+        table.AddRow("[green]Certificates issued[/]", $"{N(r.Certificates)} ({N(r.SupplementaryCertificates)} supplementary)");
+        table.AddRow("Energy certified", Kwh(r.CertifiedWh));
+        table.AddRow("Ledger entries", $"{N(r.LedgerSize)} ({N(r.LedgerRejected)} refused)");
+        table.AddRow("Checkpoint root", r.CheckpointRoot);
+        table.AddRow("Books balance (accepted Wh = certified Wh, per meter)", r.ReconciliationErrors.Count == 0 ? "[green]yes[/]" : $"[red]NO ({r.ReconciliationErrors.Count} errors)[/]");
+        table.AddRow("Proof bundle", r.BundleReport.IsValid ? "[green]valid[/]" : $"[red]INVALID at {Markup.Escape(r.BundleReport.FirstFailure!.Step)}[/]");
+        table.AddRow("Elapsed", $"{r.Elapsed.TotalSeconds:0.0} s ({(r.Accepted / Math.Max(r.Elapsed.TotalSeconds, 0.001)).ToString("N0", CultureInfo.InvariantCulture)} readings/s end to end)");
+        console.Write(table);
+
+        foreach (var error in r.ReconciliationErrors.Take(20))
+            console.MarkupLine($"[red]{Markup.Escape(error)}[/]");
+        console.MarkupLine($"Bundle: [blue]{Markup.Escape(r.BundlePath)}[/]");
+        console.MarkupLine($"Trust:  [blue]{Markup.Escape(r.TrustPath)}[/]");
+        console.MarkupLine($"Check it yourself: [bold]greentrace verify {Markup.Escape(r.BundlePath)} --trust {Markup.Escape(r.TrustPath)}[/]");
+    }
+}
