@@ -79,11 +79,11 @@ public static class VerifyCommand
         var c = report.Certificate!;
         var d = report.Device!;
         o.WriteLine();
-        o.WriteLine($"Reading      meter {r.MeterId}, #{r.Sequence}, {r.StartTime:yyyy-MM-dd HH:mm}–{r.EndTime:HH:mm} UTC, {r.EnergyWh} Wh ({r.Quality})");
+        o.WriteLine($"Reading      meter {r.MeterId}, #{r.Sequence}, {r.StartTime:yyyy-MM-dd HH:mm}–{r.EndTime:HH:mm} UTC, {Units.Energy(r.EnergyWh)} ({r.Quality})");
         o.WriteLine($"Certificate  {c.IdHex}");
-        o.WriteLine($"             {c.FaceValueWh} Wh {c.EnergyCarrier}, {c.EnergySource}/{c.Technology}, {c.GridZone} ({c.Country}), {DateTimeOffset.FromUnixTimeSeconds(c.PeriodStart):yyyy-MM-dd HH:mm}–{DateTimeOffset.FromUnixTimeSeconds(c.PeriodEnd):HH:mm} UTC");
+        o.WriteLine($"             {Units.Energy(c.FaceValueWh)} {c.EnergyCarrier}, {c.EnergySource}/{c.Technology}, {c.GridZone} ({c.Country}), {DateTimeOffset.FromUnixTimeSeconds(c.PeriodStart):yyyy-MM-dd HH:mm}–{DateTimeOffset.FromUnixTimeSeconds(c.PeriodEnd):HH:mm} UTC");
         o.WriteLine($"             issued by {c.IssuingBody}, {c.ReadingCount} readings, expires {DateTimeOffset.FromUnixTimeSeconds(c.ExpiresAt):yyyy-MM-dd}");
-        o.WriteLine($"Meter        {d.MeterId}, {d.CapacityW / 1000.0:0.#} kW {d.EnergySource}");
+        o.WriteLine($"Meter        {d.MeterId}, {Units.Power(d.CapacityW)} {d.EnergySource}/{d.Technology}, {d.GridZone} ({d.Country})");
         o.WriteLine($"Checkpoint   {report.Checkpoint!.Origin} size {report.Checkpoint.Size} root {Convert.ToBase64String(report.Checkpoint.RootHash)}");
     }
 

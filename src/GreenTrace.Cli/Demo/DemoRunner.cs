@@ -89,7 +89,10 @@ public sealed class DemoRunner
         await File.WriteAllTextAsync(Path.Combine(dataDir, "registry.json"), fleet.RegistryJson(), cancellationToken).ConfigureAwait(false);
         using var devices = new DeviceDirectory(fleet.Registry);
         using var identities = DemoIdentities.Create(_options.Origin, fleet.Registry, _configuration["Ledger:NodeName"] ?? "node-1");
-        await File.WriteAllTextAsync(Path.Combine(dataDir, "keys.json"), identities.SecretsJson(), cancellationToken).ConfigureAwait(false);
+        var keysPath = Path.Combine(dataDir, "keys.json");
+        await File.WriteAllTextAsync(keysPath, identities.SecretsJson(), cancellationToken).ConfigureAwait(false);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(keysPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         var plan = new RunPlan(new DateTimeOffset(firstDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), _options.Days * 86400 / fleet.IntervalSeconds, _options.Speed);
         var brokerPort = FreeLoopbackPort();

@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
 using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
-using GreenTrace.Core.Serialization;
 using GreenTrace.Core.Readings;
+using GreenTrace.Core.Serialization;
 
 
 namespace GreenTrace.Core.Ledger;
@@ -103,8 +103,8 @@ public static class LedgerEntryCodec
 
     private static void WriteDevice(CborWriter w, DeviceInfo d)
     {
-        // The canonical writer sorts keys itself; the order here is for the reader of this code.
-        w.WriteStartMap(null);
+        // The canonical writer sorts keys itself (definite lengths are required); the order here is for the reader of this code.
+        w.WriteStartMap(10);
         w.WriteTextString("meter");
         w.WriteTextString(d.MeterId);
         w.WriteTextString("publicKey");
@@ -145,7 +145,7 @@ public static class LedgerEntryCodec
 
     private static void WriteCertificate(CborWriter w, GranularCertificate c)
     {
-        w.WriteStartMap(null);
+        w.WriteStartMap(17);
         w.WriteTextString("id");
         w.WriteByteString(c.Id);
         w.WriteTextString("meter");
@@ -179,7 +179,7 @@ public static class LedgerEntryCodec
         w.WriteTextString("readingRoot");
         w.WriteByteString(c.ReadingRoot);
         w.WriteTextString("quality");
-        w.WriteStartMap(null);
+        w.WriteStartMap(4);
         w.WriteTextString("measured");
         w.WriteInt32(c.Quality.MeasuredCount);
         w.WriteTextString("estimated");
