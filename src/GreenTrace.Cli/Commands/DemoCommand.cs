@@ -55,7 +55,15 @@ public static class DemoCommand
             await console.Error.WriteLineAsync("error: --meters and --days must be at least 1, --fault-rate within 0..0.1, --speed positive").ConfigureAwait(false);
             return ExitCodes.Unusable;
         }
-        var ansi = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(console.Out) });
+        // Colour and a live display only on a terminal; a pipe, a file or a test gets plain text.
+        var terminal = ReferenceEquals(console, CliConsole.System) && !Console.IsOutputRedirected;
+        var ansi = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(console.Out),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
         ansi.MarkupLine($"[bold green]GreenTrace demo[/]: {options.Meters} meters × {options.Days} day(s) of 15-minute readings, embedded broker, in-process stream, SQLite ledger");
         DemoResult result;
         try

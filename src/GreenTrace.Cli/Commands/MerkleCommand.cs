@@ -6,7 +6,8 @@ namespace GreenTrace.Cli.Commands;
 
 /// <summary>
 /// <c>greentrace merkle root | inclusion | consistency</c>: RFC 9162 over leaves read as hex from
-/// stdin, one per line, so any other RFC 9162 implementation can cross-check ours.
+/// stdin, one per line (an empty line is the empty leaf), so any other RFC 9162 implementation
+/// can cross-check ours.
 /// </summary>
 public static class MerkleCommand
 {
@@ -45,9 +46,8 @@ public static class MerkleCommand
         while (console.In.ReadLine() is { } line)
         {
             lineNumber++;
+            // Every line is a leaf, an empty line the empty leaf (RFC 6962's first test vector is one).
             var text = line.Trim();
-            if (text.Length == 0)
-                continue;
             byte[] leaf;
             try
             {

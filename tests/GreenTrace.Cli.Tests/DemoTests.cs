@@ -1,0 +1,83 @@
+using GreenTrace.Cli.Demo;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Ledger.Storage;
+
+namespace GreenTrace.Cli.Tests;
+
+/// <summary>The whole pipeline on embedded defaults, with every fault kind injected: the guarantees of DESIGN.md hold.</summary>
+public sealed class DemoTests(DemoFixture demo) : IClassFixture<DemoFixture>
+{
+    private DemoResult R => demo.Result;
+
+    [Fact]
+    public void EveryGeneratedReadingIsAcceptedAndCertified()
+    {
+        Assert.Equal(12 * 96, R.ReadingsGenerated);
+        Assert.Equal(R.ReadingsGenerated, R.Accepted);
+        Assert.Equal(R.Accepted, R.CertifiedReadings);
+        Assert.Equal(R.AcceptedWh, R.CertifiedWh);
+        Assert.Empty(R.ReconciliationErrors);
+        Assert.True(R.Succeeded);
+    }
+
+    [Fact]
+    public void EveryMessageIsAccountedFor()
+    {
+        // Sent = refused by the broker + accepted + rejected with a reason + duplicates: nothing unaccounted.
+        Assert.Equal(R.MessagesSent, R.RefusedByBroker + R.Accepted + R.Rejected + R.Duplicates);
+        Assert.True(R.Rejected > 0, "faults were injected, so some readings must have been refused");
+        Assert.True(R.RefusedByBroker > 0, "wrong-topic faults must be refused by the broker");
+        Assert.True(R.Duplicates > 0, "duplicates were injected");
+        Assert.Contains("signature-invalid", R.RejectedByReason.Keys);
+    }
+
+    [Fact]
+    public void OneCertificatePerMeterAndHour()
+    {
+        Assert.Equal(12 * 24, R.Certificates);
+        Assert.Equal(0, R.SupplementaryCertificates);
+        Assert.Equal(12 + R.Certificates, R.LedgerSize);
+        Assert.Equal(0, R.LedgerRejected);
+    }
+
+    [Fact]
+    public void TheLedgerOnDiskHoldsWhatTheSummarySays()
+    {
+        using var store = new SqliteLedgerStore(Path.Combine(demo.Directory, "data", "ledger.db"));
+        var entries = store.ReadAll().Select(e => LedgerEntryCodec.Decode(e.Encoded).Value).ToList();
+        Assert.Equal(R.LedgerSize, entries.Count);
+        Assert.Equal(12, entries.Count(e => e.Kind == EntryKind.DeviceRegistered));
+        var certificates = entries.Where(e => e.Kind == EntryKind.CertificateIssued).Select(e => e.Certificate!).ToList();
+        Assert.Equal(certificates.Count, certificates.Select(c => c.IdHex).Distinct().Count());
+        Assert.Equal(R.CertifiedWh, certificates.Sum(c => (long)c.FaceValueWh));
+        Assert.Equal(R.LedgerSize, store.LatestCheckpoint()!.Size);
+    }
+
+    [Fact]
+    public void TheWrittenBundleVerifies()
+    {
+        Assert.True(R.BundleReport.IsValid, R.BundleReport.FirstFailure?.ToString());
+        Assert.True(File.Exists(demo.Bundle));
+        Assert.True(File.Exists(demo.Trust));
+        Assert.Contains("Books balance", demo.Output);
+    }
+
+    [Fact]
+    public async Task TheDemoCommandRunsAndItsBundleVerifiesWithTheVerifyCommand()
+    {
+        var dir = Path.Combine(demo.Directory, "command");
+        var run = await CliRunner.RunAsync(null, "demo", "--meters", "5", "--seed", "3", "--data", Path.Combine(dir, "data"), "--out", Path.Combine(dir, "out"));
+        Assert.True(run.ExitCode == 0, run.Out + run.Error);
+        Assert.Contains("Books balance", run.Out);
+        Assert.DoesNotContain("\u001b[", run.Out); // no terminal escapes in redirected output
+        var verify = await CliRunner.RunAsync(null, "verify", Path.Combine(dir, "out", "bundle.json"), "--trust", Path.Combine(dir, "out", "trust.json"));
+        Assert.Equal(0, verify.ExitCode);
+    }
+
+    [Fact]
+    public async Task TheDemoCommandRefusesNonsenseOptions()
+    {
+        Assert.Equal(2, (await CliRunner.RunAsync(null, "demo", "--meters", "0")).ExitCode);
+        Assert.Equal(2, (await CliRunner.RunAsync(null, "demo", "--meters", "many")).ExitCode);
+    }
+}
