@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using GreenTrace.Core;
 using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
@@ -10,9 +11,15 @@ namespace GreenTrace.Aggregator;
 /// <summary>A certificate ready to go to the ledger, and the window it closes once it has.</summary>
 public sealed record PendingCertificate(TopicPartition Partition, (string Meter, long Hour) Window, GranularCertificate Certificate, byte[] Entry);
 
-/// <summary>Counts an operator reconciles against the gateway's.</summary>
+/// <summary>Counts an operator reconciles against the gateway's, also exported as OpenTelemetry metrics.</summary>
 public sealed class AggregatorStats
 {
+    public static readonly Meter Meter = new("GreenTrace.Aggregator");
+    private static readonly Counter<long> ConsumedCounter = Meter.CreateCounter<long>("greentrace.aggregator.readings.consumed");
+    private static readonly Counter<long> SkippedCounter = Meter.CreateCounter<long>("greentrace.aggregator.readings.skipped");
+    private static readonly Counter<long> IssuedCounter = Meter.CreateCounter<long>("greentrace.aggregator.certificates.issued");
+    private static readonly Counter<long> CertifiedWhCounter = Meter.CreateCounter<long>("greentrace.aggregator.energy.certified", "Wh");
+
     private long _consumed, _alreadyCertified, _duplicates, _rejected, _certificates, _supplementary, _readingsCertified, _whCertified;
 
     public long Consumed => Interlocked.Read(ref _consumed);
@@ -32,13 +39,29 @@ public sealed class AggregatorStats
 
     public long WhCertified => Interlocked.Read(ref _whCertified);
 
-    internal void CountConsumed() => Interlocked.Increment(ref _consumed);
+    internal void CountConsumed()
+    {
+        Interlocked.Increment(ref _consumed);
+        ConsumedCounter.Add(1);
+    }
 
-    internal void CountAlreadyCertified() => Interlocked.Increment(ref _alreadyCertified);
+    internal void CountAlreadyCertified()
+    {
+        Interlocked.Increment(ref _alreadyCertified);
+        SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "already-certified"));
+    }
 
-    internal void CountDuplicate() => Interlocked.Increment(ref _duplicates);
+    internal void CountDuplicate()
+    {
+        Interlocked.Increment(ref _duplicates);
+        SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "duplicate"));
+    }
 
-    internal void CountRejected() => Interlocked.Increment(ref _rejected);
+    internal void CountRejected()
+    {
+        Interlocked.Increment(ref _rejected);
+        SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "rejected"));
+    }
 
     internal void Issued(GranularCertificate c)
     {
@@ -47,6 +70,8 @@ public sealed class AggregatorStats
             Interlocked.Increment(ref _supplementary);
         Interlocked.Add(ref _readingsCertified, c.ReadingCount);
         Interlocked.Add(ref _whCertified, (long)c.FaceValueWh);
+        IssuedCounter.Add(1, new KeyValuePair<string, object?>("supplementary", c.Part > 0));
+        CertifiedWhCounter.Add((long)c.FaceValueWh);
     }
 }
 

@@ -71,7 +71,7 @@ public static class DemoPipeline
 
         s.AddOpenTelemetry().WithMetrics(m =>
         {
-            m.AddMeter(GatewayStats.Meter.Name, LedgerNode.Meter.Name);
+            m.AddMeter(GatewayStats.Meter.Name, AggregatorStats.Meter.Name, LedgerNode.Meter.Name);
             if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
                 m.AddConsoleExporter();
         });
