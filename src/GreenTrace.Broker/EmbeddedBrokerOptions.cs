@@ -9,7 +9,4 @@ public sealed class EmbeddedBrokerOptions
 
     /// <summary>0 picks a free port at start (see <see cref="EmbeddedBroker.Port"/>).</summary>
     public int Port { get; set; }
-
-    /// <summary>Largest packet accepted; a reading is a few hundred bytes.</summary>
-    public int MaxPacketBytes { get; set; } = 64 * 1024;
 }
