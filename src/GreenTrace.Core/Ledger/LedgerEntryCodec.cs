@@ -104,7 +104,8 @@ public static class LedgerEntryCodec
     private static void WriteDevice(CborWriter w, DeviceInfo d)
     {
         // The canonical writer sorts keys itself; the order here is for the reader of this code.
-        w.WriteStartMap(null);
+        // Deterministic CBOR has no indefinite lengths, so each map states its entry count.
+        w.WriteStartMap(10);
         w.WriteTextString("meter");
         w.WriteTextString(d.MeterId);
         w.WriteTextString("publicKey");
@@ -145,7 +146,7 @@ public static class LedgerEntryCodec
 
     private static void WriteCertificate(CborWriter w, GranularCertificate c)
     {
-        w.WriteStartMap(null);
+        w.WriteStartMap(17);
         w.WriteTextString("id");
         w.WriteByteString(c.Id);
         w.WriteTextString("meter");
@@ -179,7 +180,7 @@ public static class LedgerEntryCodec
         w.WriteTextString("readingRoot");
         w.WriteByteString(c.ReadingRoot);
         w.WriteTextString("quality");
-        w.WriteStartMap(null);
+        w.WriteStartMap(4);
         w.WriteTextString("measured");
         w.WriteInt32(c.Quality.MeasuredCount);
         w.WriteTextString("estimated");
