@@ -26,6 +26,7 @@ public sealed class GatewayService : BackgroundService
     private readonly ResiliencePipeline _connectRetry;
     private IMqttClient? _client;
     private IStreamProducer? _producer;
+    private volatile bool _subscribed;
 
     public GatewayService(IOptions<GatewayOptions> options, ReadingValidator validator, IStreamClientFactory streams, ILogger<GatewayService> logger)
     {
@@ -54,7 +55,7 @@ public sealed class GatewayService : BackgroundService
     public GatewayStats Stats { get; } = new();
 
     /// <summary>True while connected and subscribed.</summary>
-    public bool IsConnected => _client?.IsConnected == true;
+    public bool IsConnected => _subscribed && _client?.IsConnected == true;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -83,6 +84,7 @@ public sealed class GatewayService : BackgroundService
                 {
                     await _connectRetry.ExecuteAsync(async ct =>
                     {
+                        _subscribed = false;
                         var connected = await client.ConnectAsync(options, ct).ConfigureAwait(false);
                         if (connected.ResultCode != MqttClientConnectResultCode.Success)
                             throw new InvalidOperationException($"broker refused the gateway: {connected.ResultCode}");
@@ -90,6 +92,7 @@ public sealed class GatewayService : BackgroundService
                         var code = subscribed.Items.First().ResultCode;
                         if (code > MqttClientSubscribeResultCode.GrantedQoS2)
                             throw new InvalidOperationException($"broker refused the subscription to {filter}: {code}");
+                        _subscribed = true;
                         _logger.LogInformation("Gateway {ClientId} subscribed to {Filter}", _options.ClientId, filter);
                     }, stoppingToken).ConfigureAwait(false);
                 }
