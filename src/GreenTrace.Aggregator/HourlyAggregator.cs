@@ -87,9 +87,13 @@ public sealed class HourlyAggregator
         state.LastOffset = record.Offset;
 
         var decoded = ReadingCodec.Decode(record.Value);
+        var device = decoded.IsOk ? _devices.Find(decoded.Value.Reading.MeterId) : null;
+        // Both the reading and the meter must be generation: HourlyAggregation.Issue refuses anything else, and a
+        // window it refuses would fail every close (and every replay) instead of this one record.
         Rejection? rejection = !decoded.IsOk ? decoded.Error
-            : _devices.Find(decoded.Value.Reading.MeterId) is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
-            : decoded.Value.Reading.Direction != EnergyDirection.Generation ? new Rejection("aggregator-not-generation", "consumption readings are not certified")
+            : device is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
+            : decoded.Value.Reading.Direction != EnergyDirection.Generation || device.Direction != EnergyDirection.Generation
+                ? new Rejection("aggregator-not-generation", "only generation readings of generation meters are certified")
             : null;
         if (rejection is not null)
         {
