@@ -113,9 +113,12 @@ public sealed class HourlyAggregator
 
         var decoded = ReadingCodec.Decode(record.Value);
         var device = decoded.IsOk ? _devices.Find(decoded.Value.Reading.MeterId) : null;
+        // Both the reading and the meter must be generation: HourlyAggregation.Issue refuses anything else, and a
+        // window it refuses would fail every close (and every replay) instead of this one record.
         Rejection? rejection = !decoded.IsOk ? decoded.Error
             : device is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
-            : decoded.Value.Reading.Direction != EnergyDirection.Generation ? new Rejection("aggregator-not-generation", "consumption readings are not certified")
+            : decoded.Value.Reading.Direction != EnergyDirection.Generation || device.Direction != EnergyDirection.Generation
+                ? new Rejection("aggregator-not-generation", "only generation readings of generation meters are certified")
             : _issuers.ForZone(device.GridZone) is null ? new Rejection("aggregator-no-issuer", $"no issuer is configured for zone '{device.GridZone}'")
             : null;
         if (rejection is not null)

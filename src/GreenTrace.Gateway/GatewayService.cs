@@ -85,6 +85,7 @@ public sealed class GatewayService : BackgroundService
                     _subscribed = false;
                     await _connectRetry.ExecuteAsync(async ct =>
                     {
+                        _subscribed = false;
                         var connected = await client.ConnectAsync(options, ct).ConfigureAwait(false);
                         if (connected.ResultCode != MqttClientConnectResultCode.Success)
                             throw new InvalidOperationException($"broker refused the gateway: {connected.ResultCode}");

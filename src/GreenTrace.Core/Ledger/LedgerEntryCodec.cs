@@ -6,7 +6,6 @@ using GreenTrace.Core.Devices;
 using GreenTrace.Core.Readings;
 using GreenTrace.Core.Serialization;
 
-
 namespace GreenTrace.Core.Ledger;
 
 /// <summary>
@@ -103,7 +102,8 @@ public static class LedgerEntryCodec
 
     private static void WriteDevice(CborWriter w, DeviceInfo d)
     {
-        // The canonical writer sorts keys itself (definite lengths are required); the order here is for the reader of this code.
+        // The canonical writer sorts keys itself; the order here is for the reader of this code.
+        // Deterministic CBOR has no indefinite lengths, so each map states its entry count.
         w.WriteStartMap(10);
         w.WriteTextString("meter");
         w.WriteTextString(d.MeterId);

@@ -1,0 +1,295 @@
+using GreenTrace.Aggregator;
+using GreenTrace.Core.Readings;
+using GreenTrace.Pipeline.Tests.Support;
+using GreenTrace.Streaming;
+
+namespace GreenTrace.Pipeline.Tests.Aggregator;
+
+public sealed class HourlyAggregatorTests : IDisposable
+{
+    private const long H = AggregatorRig.H;
+
+    private readonly TestMeter _a; // _a and _b share a partition; _c is on the other
+    private readonly TestMeter _b;
+    private readonly TestMeter _c;
+
+    public HourlyAggregatorTests()
+    {
+        var ids = AggregatorRig.MeterIds(together: 2, apart: 1);
+        (_a, _b, _c) = (new TestMeter(ids[0]), new TestMeter(ids[1]), new TestMeter(ids[2]));
+    }
+
+    public void Dispose()
+    {
+        _a.Dispose();
+        _b.Dispose();
+        _c.Dispose();
+    }
+
+    [Fact]
+    public async Task AWindowClosesOnlyOnceItsPartitionsWatermarkPassesTheHourEndPlusTheAllowedLateness()
+    {
+        using var rig = new AggregatorRig(1000, _a, _b, _c);
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        var partitionA = new TopicPartition(Topics.Readings, AggregatorRig.PartitionOf(_a.Id));
+        var partitionC = new TopicPartition(Topics.Readings, AggregatorRig.PartitionOf(_c.Id));
+        var a = new ReadingSeries(_a, H);
+        var b = new ReadingSeries(_b, H + 3600);
+        var c = new ReadingSeries(_c, H + (5 * 3600));
+
+        async Task<IReadOnlyList<PendingCertificate>> Feed(ReadingSeries series, ulong wh)
+        {
+            await rig.ProduceAsync(series.Next(wh).Encoded);
+            var record = consumer.Consume(Wait.SafetyNet, TestContext.Current.CancellationToken)!;
+            Assert.Null(engine.Add(record));
+            return engine.CloseDue(new TopicPartition(record.Topic, record.Partition));
+        }
+
+        for (var i = 0; i < 4; i++)
+            Assert.Empty(await Feed(a, 100)); // watermark reaches H+1h, the end of the hour: not yet
+        Assert.Empty(await Feed(c, 100)); // hours later, but on the other partition
+        Assert.Empty(engine.CloseDue(partitionA));
+        Assert.Empty(await Feed(b, 100)); // watermark H+1h15m: 900 s past the hour, lateness is 1000
+        Assert.Equal(3, engine.OpenWindows);
+
+        var due = await Feed(b, 100); // watermark H+1h30m: past hour end + lateness
+
+        var closed = Assert.Single(due);
+        Assert.Equal((_a.Id, H), closed.Window);
+        Assert.Equal(partitionA, closed.Partition);
+        Assert.Equal(0, closed.Certificate.Part);
+        Assert.Equal(4, closed.Certificate.ReadingCount);
+        Assert.Equal(400ul, closed.Certificate.FaceValueWh);
+        Assert.Equal((H, H + 3600), (closed.Certificate.PeriodStart, closed.Certificate.PeriodEnd));
+        Assert.Empty(engine.CloseDue(partitionC));
+        Assert.Equal(3, engine.OpenWindows); // until the entry is durable, the window stays
+        await rig.IssueAsync(engine, due);
+        Assert.Equal(2, engine.OpenWindows);
+        Assert.Equal(1, engine.Stats.Certificates);
+        Assert.Empty(engine.CloseDue(partitionA)); // closed once only
+    }
+
+    [Fact]
+    public async Task CloseAllDrainsEveryOpenWindow()
+    {
+        using var rig = new AggregatorRig(3600, _a, _b, _c);
+        foreach (var meter in new[] { _a, _b, _c })
+        {
+            var series = new ReadingSeries(meter, H);
+            for (var i = 0; i < 6; i++) // an hour and a half, within the hour of lateness
+                await rig.ProduceAsync(series.Next(50).Encoded);
+        }
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        Assert.Equal(6, engine.OpenWindows); // nothing is past its lateness: both hours of every meter are open
+
+        await rig.DrainAsync(engine, consumer);
+
+        Assert.Equal(0, engine.OpenWindows);
+        Assert.Equal(6, rig.Issued.Count);
+        Assert.Equal(6, rig.LedgerCertificates().Count);
+        Assert.Equal(18, engine.Stats.ReadingsCertified);
+        Assert.Empty(engine.CloseAll());
+        // Everything is certified, so the group may commit the end of each partition.
+        foreach (var p in Enumerable.Range(0, AggregatorRig.Partitions))
+        {
+            var tp = new TopicPartition(Topics.Readings, p);
+            Assert.Equal(rig.Log.EndOffset(tp), rig.Log.CommittedOffset(AggregatorRig.Group, tp));
+        }
+    }
+
+    [Fact]
+    public async Task CommitPositionsNeverPassTheOldestReadingInAnOpenWindow()
+    {
+        using var rig = new AggregatorRig(900, _a, _b, _c);
+        var series = new[] { _a, _b, _c }.Select(m => new ReadingSeries(m, H)).ToArray();
+        for (var i = 0; i < 16; i++) // four hours of each, interleaved
+        {
+            foreach (var s in series)
+                await rig.ProduceAsync(s.Next((ulong)(10 + i)).Encoded);
+        }
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        var open = new Dictionary<int, SortedSet<long>>(); // partition -> offsets of readings in open windows
+        var last = new Dictionary<int, long>();
+        var sawOpenWindowHoldBack = false;
+
+        while (consumer.Consume(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken) is { } record)
+        {
+            Assert.Null(engine.Add(record));
+            open.TryAdd(record.Partition, []);
+            open[record.Partition].Add(record.Offset);
+            last[record.Partition] = record.Offset;
+            var due = engine.CloseDue(new TopicPartition(record.Topic, record.Partition));
+            await rig.IssueAsync(engine, due);
+            foreach (var cert in due.Select(d => d.Certificate))
+            {
+                var certified = rig.Produced.Where(p => p.Meter == cert.MeterId && p.Reading.HourStart == cert.PeriodStart).Select(p => p.Position.Offset);
+                open[record.Partition].ExceptWith(certified);
+            }
+
+            foreach (var position in engine.CommitPositions())
+            {
+                var expected = open[position.Partition].Count > 0 ? open[position.Partition].Min : last[position.Partition] + 1;
+                Assert.Equal(expected, position.Offset);
+                sawOpenWindowHoldBack |= position.Offset <= last[position.Partition];
+            }
+        }
+
+        Assert.True(sawOpenWindowHoldBack);
+        Assert.True(engine.Stats.Certificates > 0);
+        await rig.DrainAsync(engine, consumer);
+        Assert.All(engine.CommitPositions(), p => Assert.Equal(last[p.Partition] + 1, p.Offset));
+    }
+
+    [Fact]
+    public async Task AReadingArrivingAfterItsHourClosedGoesIntoASupplementaryCertificate()
+    {
+        using var rig = new AggregatorRig(900, _a, _b);
+        var a = new ReadingSeries(_a, H);
+        var b = new ReadingSeries(_b, H);
+        var early = new[] { a.Next(100), a.Next(110) }; // meter a then falls silent…
+        foreach (var r in early)
+            await rig.ProduceAsync(r.Encoded);
+        for (var i = 0; i < 12; i++) // …while b, on the same partition, moves the watermark three hours on
+            await rig.ProduceAsync(b.Next(200).Encoded);
+        var late = new[] { a.Next(120), a.Next(130) }; // a's buffered rest of the hour
+        foreach (var r in late)
+            await rig.ProduceAsync(r.Encoded);
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        await rig.DrainAsync(engine, consumer);
+
+        var ofA = rig.Issued.Where(c => c.MeterId == _a.Id).ToList();
+        Assert.Equal(2, ofA[0].ReadingCount);
+        Assert.Equal(0, ofA[0].Part);
+        Assert.Equal(210ul, ofA[0].FaceValueWh);
+        Assert.All(ofA, c => Assert.Equal(H, c.PeriodStart));
+        Assert.True(ofA.Skip(1).All(c => c.Part > 0), "late readings go into supplementary parts");
+        Assert.Equal(Enumerable.Range(0, ofA.Count), ofA.Select(c => c.Part)); // parts 0, 1, 2… in issue order
+        Assert.Equal(ofA.Count, ofA.Select(c => c.IdHex).Distinct().Count());
+        Assert.Equal(460ul, (ulong)ofA.Sum(c => (long)c.FaceValueWh)); // nothing dropped
+        Assert.Equal(ofA.Count - 1, engine.Stats.SupplementaryCertificates);
+        var archivedLate = ofA.Skip(1).SelectMany(c => rig.Archive.Load(c.Id)!).ToList();
+        Assert.Equal(late.Select(r => r.Encoded), archivedLate);
+    }
+
+    [Fact]
+    public async Task AReadingAlreadyCertifiedIsSkippedNotCountedAgain()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        for (var i = 0; i < 4; i++)
+            await rig.ProduceAsync(a.Next(100).Encoded);
+        var first = rig.NewEngine();
+        using (var consumer = rig.NewConsumer("member-1"))
+        {
+            await rig.PumpAsync(first, consumer);
+            await rig.IssueAsync(first, first.CloseAll());
+            // Crash before committing: the whole partition will be read again.
+        }
+
+        var second = rig.NewEngine();
+        using var again = rig.NewConsumer("member-2");
+        Assert.Equal(4, await rig.PumpAsync(second, again));
+
+        Assert.Equal(4, second.Stats.AlreadyCertified);
+        Assert.Equal(0, second.OpenWindows);
+        Assert.Empty(second.CloseAll());
+        Assert.Single(rig.LedgerCertificates());
+        Assert.Equal(rig.Log.EndOffset(new TopicPartition(Topics.Readings, AggregatorRig.PartitionOf(_a.Id))), Assert.Single(second.CommitPositions()).Offset);
+    }
+
+    [Fact]
+    public async Task ADuplicateInAWindowIsCountedAndCertifiedOnce()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        var readings = Enumerable.Range(0, 4).Select(_ => a.Next(100)).ToList();
+        await rig.ProduceAsync(readings[0].Encoded);
+        await rig.ProduceAsync(readings[1].Encoded);
+        await rig.ProduceAsync(readings[1].Encoded); // redelivered
+        await rig.ProduceAsync(_a.Sign(readings[1].Reading)); // re-signed by the meter: other bytes, same reading
+        await rig.ProduceAsync(readings[2].Encoded);
+        await rig.ProduceAsync(readings[3].Encoded);
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        await rig.DrainAsync(engine, consumer);
+
+        Assert.Equal(2, engine.Stats.Duplicates);
+        var cert = Assert.Single(rig.Issued);
+        Assert.Equal(4, cert.ReadingCount);
+        Assert.Equal(400ul, cert.FaceValueWh);
+        Assert.Equal(readings.Select(r => r.Encoded), rig.Archive.Load(cert.Id)); // the first copy is the one certified
+    }
+
+    [Fact]
+    public async Task TheWhOfEachMetersCertificatesEqualsTheWhOfItsReadings()
+    {
+        using var rig = new AggregatorRig(900, _a, _b, _c);
+        var random = new Random(20250601);
+        var series = new[] { _a, _b, _c }.ToDictionary(m => m.Id, m => new ReadingSeries(m, H));
+        for (var i = 0; i < 60; i++)
+        {
+            var meter = series.Keys.ElementAt(random.Next(3));
+            await rig.ProduceAsync(series[meter].Next((ulong)random.Next(0, 1001)).Encoded);
+        }
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        await rig.DrainAsync(engine, consumer);
+
+        var totals = rig.Archive.TotalsByMeter();
+        foreach (var meter in series.Keys)
+        {
+            var fed = rig.Produced.Where(p => p.Meter == meter).ToList();
+            var certified = rig.LedgerCertificates().Where(c => c.MeterId == meter).ToList();
+            Assert.Equal(fed.Sum(p => (long)p.Reading.EnergyWh), certified.Sum(c => (long)c.FaceValueWh));
+            Assert.Equal(fed.Count, certified.Sum(c => c.ReadingCount));
+            Assert.Equal((certified.Count, fed.Count, fed.Sum(p => (long)p.Reading.EnergyWh)), totals[meter]);
+        }
+        Assert.Equal(rig.Produced.Sum(p => (long)p.Reading.EnergyWh), engine.Stats.WhCertified);
+    }
+
+    [Fact]
+    public async Task RecordsTheAggregatorCannotCertifyAreRejectedWithAReasonNotFatal()
+    {
+        using var consumptionMeter = new TestMeter(_b.Id + "-con", EnergyDirection.Consumption);
+        using var unregistered = new TestMeter("meter-unregistered");
+        using var rig = new AggregatorRig(900, _a, consumptionMeter);
+        var good = new ReadingSeries(_a, H);
+        await rig.ProduceAsync(good.Next(100).Encoded);
+        await rig.ProduceRawAsync(consumptionMeter.Id, consumptionMeter.Sign(consumptionMeter.Reading(1, H, 100, 1_000)));
+        // Says "generation", but the meter is registered for consumption (the gateway would have refused it).
+        await rig.ProduceRawAsync(consumptionMeter.Id, consumptionMeter.Sign(consumptionMeter.Reading(2, H + 900, 100, 1_100, direction: EnergyDirection.Generation)));
+        await rig.ProduceRawAsync(unregistered.Id, unregistered.Sign(unregistered.Reading(1, H, 100, 1_000)));
+        await rig.ProduceRawAsync(_a.Id, "garbage"u8.ToArray());
+        await rig.ProduceAsync(good.Next(100).Encoded);
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        var codes = new List<string?>();
+        while (consumer.Consume(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken) is { } record)
+        {
+            codes.Add(engine.Add(record)?.Code);
+            await rig.IssueAsync(engine, engine.CloseDue(new TopicPartition(record.Topic, record.Partition)));
+        }
+        await rig.DrainAsync(engine, consumer);
+
+        Assert.Equal(
+            ["aggregator-meter-unknown", "aggregator-not-generation", "aggregator-not-generation", ReadingReasons.CoseMalformed],
+            codes.OfType<string>().Order(StringComparer.Ordinal));
+        Assert.Equal(2, codes.Count(c => c is null));
+        Assert.Equal(4, engine.Stats.Rejected);
+        var cert = Assert.Single(rig.Issued);
+        Assert.Equal(_a.Id, cert.MeterId);
+        Assert.Equal(2, cert.ReadingCount);
+    }
+}
