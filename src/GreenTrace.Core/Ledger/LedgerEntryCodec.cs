@@ -3,9 +3,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
 using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
-using GreenTrace.Core.Serialization;
 using GreenTrace.Core.Readings;
-
+using GreenTrace.Core.Serialization;
 
 namespace GreenTrace.Core.Ledger;
 
