@@ -40,8 +40,9 @@ public static class LedgerEntryCodec
         {
             message = CoseMessage.DecodeSign1(encoded.Span);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or OverflowException)
         {
+            // .NET's decoder throws OverflowException, not CryptographicException, for a header label outside Int32.
             return Result<LedgerEntry>.Fail(LedgerReasons.EntryMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
         try

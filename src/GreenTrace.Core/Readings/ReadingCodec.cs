@@ -116,8 +116,9 @@ public static class ReadingCodec
         {
             message = CoseMessage.DecodeSign1(span);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or OverflowException)
         {
+            // .NET's decoder throws OverflowException, not CryptographicException, for a header label outside Int32.
             return Result<DecodedReading>.Fail(ReadingReasons.CoseMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
         if (span[0] != CoseSign1TagByte)
