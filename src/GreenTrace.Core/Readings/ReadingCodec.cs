@@ -26,6 +26,10 @@ public sealed class DecodedReading
     public Rejection? VerifySignature(ECDsa meterKey)
     {
         ArgumentNullException.ThrowIfNull(meterKey);
+        // ES256 is ECDSA on P-256. A key on another curve does not make VerifyEmbedded throw, it only
+        // fails to verify, which would blame the meter (signature-invalid) for a registry error.
+        if (meterKey.KeySize != 256)
+            return new Rejection(ReadingReasons.KeyInvalid, $"meter key is a {meterKey.KeySize}-bit EC key; ES256 needs P-256");
         try
         {
             return Message.VerifyEmbedded(meterKey)
