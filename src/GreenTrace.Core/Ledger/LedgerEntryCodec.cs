@@ -40,8 +40,9 @@ public static class LedgerEntryCodec
         {
             message = CoseMessage.DecodeSign1(encoded.Span);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or OverflowException)
         {
+            // .NET's decoder throws OverflowException, not CryptographicException, for a header label outside Int32.
             return Result<LedgerEntry>.Fail(LedgerReasons.EntryMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
         try
@@ -79,7 +80,9 @@ public static class LedgerEntryCodec
     private static byte[] Sign(EntryKind kind, string authorId, ECDsa key, long at, Action<CborWriter> writeBody)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var w = new CborWriter(CborConformanceMode.Ctap2Canonical);
+        // The bodies are written as maps of unstated length; the writer must turn them into definite-length
+        // maps (deterministic encoding has no indefinite lengths), or Ctap2Canonical refuses them outright.
+        var w = new CborWriter(CborConformanceMode.Ctap2Canonical, convertIndefiniteLengthEncodings: true);
         w.WriteStartMap(4);
         w.WriteTextString("v");
         w.WriteInt32(FormatVersion);

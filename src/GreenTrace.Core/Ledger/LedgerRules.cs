@@ -67,7 +67,8 @@ public static class LedgerRules
         if (c.EnergyCarrier != GranularCertificate.Electricity || c.GridZone != device.GridZone || c.Country != device.Country
             || c.EnergySource != device.EnergySource || c.Technology != device.Technology)
             return new Rejection(LedgerReasons.CertificateAttributes, "certificate attributes differ from the registered meter's");
-        if (c.ReadingCount <= 0 || c.Quality.MeasuredCount + c.Quality.EstimatedCount != c.ReadingCount)
+        if (c.ReadingCount <= 0 || c.Quality.MeasuredCount < 0 || c.Quality.EstimatedCount < 0
+            || c.Quality.MeasuredCount + c.Quality.EstimatedCount != c.ReadingCount)
             return new Rejection(LedgerReasons.CertificateReadings, "reading count and quality summary disagree");
         var maxWh = (decimal)device.CapacityW * (c.PeriodEnd - c.PeriodStart) / 3600m;
         if (c.FaceValueWh > maxWh || (decimal)c.Quality.MeasuredWh + c.Quality.EstimatedWh != c.FaceValueWh)

@@ -56,6 +56,8 @@ public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMem
             throw new FormatException($"quorum {Quorum} must be between 1 and the {Nodes.Count} nodes");
         foreach (var node in Nodes)
         {
+            if (node is null)
+                throw new FormatException("membership lists a null node");
             if (!NoteVerifier.TryParse(node.VerifierKey, out var v) || v!.Name != node.Name)
                 throw new FormatException($"node '{node.Name}' has an invalid verifier key");
         }
@@ -63,6 +65,8 @@ public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMem
             throw new FormatException("node names must be distinct");
         foreach (var issuer in Issuers ?? [])
         {
+            if (issuer is null)
+                throw new FormatException("membership lists a null issuer");
             if (string.IsNullOrEmpty(issuer.Id) || issuer.Zones is null || issuer.Zones.Count == 0)
                 throw new FormatException($"issuer '{issuer.Id}' needs an id and at least one zone");
             if (!DeviceKeys.TryImportPublicKey(issuer.PublicKey, out var key))
@@ -88,7 +92,7 @@ public sealed class TrustedKeys : IDisposable
         membership.Validate();
         Membership = membership;
         Nodes = membership.Nodes.Select(n => NoteVerifier.Parse(n.VerifierKey)).ToArray();
-        _issuers = membership.Issuers.ToDictionary(i => i.Id, i => (i, DeviceKeys.ImportPublicKey(i.PublicKey)), StringComparer.Ordinal);
+        _issuers = (membership.Issuers ?? []).ToDictionary(i => i.Id, i => (i, DeviceKeys.ImportPublicKey(i.PublicKey)), StringComparer.Ordinal);
     }
 
     public Membership Membership { get; }

@@ -26,6 +26,10 @@ public sealed class DecodedReading
     public Rejection? VerifySignature(ECDsa meterKey)
     {
         ArgumentNullException.ThrowIfNull(meterKey);
+        // ES256 is ECDSA on P-256. A key on another curve does not make VerifyEmbedded throw, it only
+        // fails to verify, which would blame the meter (signature-invalid) for a registry error.
+        if (meterKey.KeySize != 256)
+            return new Rejection(ReadingReasons.KeyInvalid, $"meter key is a {meterKey.KeySize}-bit EC key; ES256 needs P-256");
         try
         {
             return Message.VerifyEmbedded(meterKey)
@@ -116,8 +120,9 @@ public static class ReadingCodec
         {
             message = CoseMessage.DecodeSign1(span);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or OverflowException)
         {
+            // .NET's decoder throws OverflowException, not CryptographicException, for a header label outside Int32.
             return Result<DecodedReading>.Fail(ReadingReasons.CoseMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
         if (span[0] != CoseSign1TagByte)

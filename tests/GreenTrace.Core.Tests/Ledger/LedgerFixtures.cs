@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.Cose;
+using GreenTrace.Core.Certificates;
+using GreenTrace.Core.Checkpoints;
+using GreenTrace.Core.Devices;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Core.Readings;
+using GreenTrace.Core.Tests.Readings;
+
+namespace GreenTrace.Core.Tests.Ledger;
+
+/// <summary>
+/// A small consortium: three ledger nodes (quorum 2), issuer-a for DE-LU and AT, issuer-b for
+/// FR, and a rogue key nobody trusts. Keys are generated once: generation costs more than the tests.
+/// </summary>
+internal static class LedgerFixtures
+{
+    public const string Origin = "greentrace.test/ledger";
+    public const string IssuerA = "issuer-a";
+    public const string IssuerB = "issuer-b";
+    public const long Hour = ReadingFixtures.Hour;
+
+    public static readonly ECDsa IssuerAKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa IssuerBKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa RogueKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public static readonly NoteSigner Node1 = NoteSigner.Generate("node-1");
+    public static readonly NoteSigner Node2 = NoteSigner.Generate("node-2");
+    public static readonly NoteSigner Node3 = NoteSigner.Generate("node-3");
+
+    public static Membership Consortium() => new(
+        Origin,
+        2,
+        [new("node-1", Node1.Verifier.VerifierKey), new("node-2", Node2.Verifier.VerifierKey), new("node-3", Node3.Verifier.VerifierKey)],
+        [new(IssuerA, IssuerAKey.ExportSubjectPublicKeyInfo(), ["DE-LU", "AT"]), new(IssuerB, IssuerBKey.ExportSubjectPublicKeyInfo(), ["FR"])]);
+
+    /// <summary>A meter of issuer-a's zone DE-LU, 10 kW, with the shared meter key.</summary>
+    public static DeviceInfo Device(string meter = ReadingFixtures.Meter, string zone = "DE-LU", ECDsa? key = null) =>
+        ReadingFixtures.Device(meter, key, zone: zone);
+
+    /// <summary>A well-formed certificate of meter-01 for <see cref="Hour"/>, 4 readings, 5000 Wh of the 10000 Wh the meter could make.</summary>
+    public static GranularCertificate Certificate(string meter = ReadingFixtures.Meter, int part = 0) => new(
+        Id: CertificateId.Compute(meter, Hour, Hour + 3600, part),
+        MeterId: meter,
+        PeriodStart: Hour,
+        PeriodEnd: Hour + 3600,
+        Part: part,
+        FaceValueWh: 5000,
+        EnergyCarrier: GranularCertificate.Electricity,
+        EnergySource: "solar",
+        Technology: "photovoltaic",
+        GridZone: "DE-LU",
+        Country: "DE",
+        IssuingBody: IssuerA,
+        IssuedAt: Hour + 3600 + 60,
+        ExpiresAt: Hour + 3600 + IssuanceTerms.DefaultValiditySeconds,
+        ReadingCount: 4,
+        ReadingRoot: SHA256.HashData("four readings"u8),
+        Quality: new QualitySummary(3, 1, 3800, 1200));
+
+    /// <summary>The same certificate with its id derived again from (meter, period, part), so only the changed attribute is wrong.</summary>
+    public static GranularCertificate Rederived(GranularCertificate c) =>
+        c with { Id = CertificateId.Compute(c.MeterId, c.PeriodStart, c.PeriodEnd, c.Part) };
+
+    public static LedgerEntry DecodeEntry(byte[] encoded)
+    {
+        var result = LedgerEntryCodec.Decode(encoded);
+        Assert.True(result.IsOk, result.ToString());
+        return result.Value;
+    }
+
+    /// <summary>An arbitrary payload in the ledger's envelope (ES256, content type, kid), signed by <paramref name="key"/>.</summary>
+    public static byte[] SignEntryPayload(byte[] payload, string kid, ECDsa key, string contentType = LedgerEntryCodec.ContentType)
+    {
+        var headers = new CoseHeaderMap
+        {
+            [CoseHeaderLabel.Algorithm] = CoseHeaderValue.FromInt32(-7),
+            [CoseHeaderLabel.ContentType] = CoseHeaderValue.FromString(contentType),
+            [CoseHeaderLabel.KeyIdentifier] = CoseHeaderValue.FromBytes(System.Text.Encoding.UTF8.GetBytes(kid)),
+        };
+        return CoseSign1Message.SignEmbedded(payload, new CoseSigner(key, HashAlgorithmName.SHA256, headers));
+    }
+
+    /// <summary>The entry payload {v, type, at, body} with the caller's fields; canonical unless the caller says otherwise.</summary>
+    public static List<KeyValuePair<object, object?>> EntryFields(string type, long at, TestMap body) =>
+    [
+        new("v", 1),
+        new("type", type),
+        new("at", at),
+        new("body", body),
+    ];
+
+    public static List<KeyValuePair<object, object?>> DeviceBody(DeviceInfo d) =>
+    [
+        new("meter", d.MeterId),
+        new("publicKey", d.PublicKey),
+        new("direction", d.Direction == EnergyDirection.Generation ? "gen" : "con"),
+        new("source", d.EnergySource),
+        new("technology", d.Technology),
+        new("capacityW", d.CapacityW),
+        new("zone", d.GridZone),
+        new("country", d.Country),
+        new("latE6", d.LatitudeMicrodegrees),
+        new("lonE6", d.LongitudeMicrodegrees),
+    ];
+
+    public static List<KeyValuePair<object, object?>> CertificateBody(GranularCertificate c) =>
+    [
+        new("id", c.Id),
+        new("meter", c.MeterId),
+        new("periodStart", c.PeriodStart),
+        new("periodEnd", c.PeriodEnd),
+        new("part", c.Part),
+        new("wh", c.FaceValueWh),
+        new("carrier", c.EnergyCarrier),
+        new("source", c.EnergySource),
+        new("technology", c.Technology),
+        new("zone", c.GridZone),
+        new("country", c.Country),
+        new("issuingBody", c.IssuingBody),
+        new("issuedAt", c.IssuedAt),
+        new("expiresAt", c.ExpiresAt),
+        new("readingCount", c.ReadingCount),
+        new("readingRoot", c.ReadingRoot),
+        new("quality", new TestMap(
+        [
+            new("measured", c.Quality.MeasuredCount),
+            new("estimated", c.Quality.EstimatedCount),
+            new("measuredWh", c.Quality.MeasuredWh),
+            new("estimatedWh", c.Quality.EstimatedWh),
+        ]).Sorted()),
+    ];
+
+    public static byte[] DevicePayload(DeviceInfo d, long at, Func<List<KeyValuePair<object, object?>>, List<KeyValuePair<object, object?>>>? editBody = null) =>
+        TestCbor.CanonicalMap(EntryFields("DeviceRegistered", at, new TestMap((editBody ?? (b => b))(DeviceBody(d))).Sorted()));
+
+    public static byte[] CertificatePayload(GranularCertificate c, Func<List<KeyValuePair<object, object?>>, List<KeyValuePair<object, object?>>>? editBody = null) =>
+        TestCbor.CanonicalMap(EntryFields("CertificateIssued", c.IssuedAt, new TestMap((editBody ?? (b => b))(CertificateBody(c))).Sorted()));
+}
+
+/// <summary>What the rules see of the ledger: registered meters and issued certificate ids.</summary>
+internal sealed class InMemoryLedger : ILedgerView
+{
+    private readonly Dictionary<string, DeviceInfo> _devices = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _certificates = new(StringComparer.Ordinal);
+
+    public InMemoryLedger Register(DeviceInfo device)
+    {
+        _devices.Add(device.MeterId, device);
+        return this;
+    }
+
+    public InMemoryLedger Issued(GranularCertificate certificate)
+    {
+        _certificates.Add(Hex.Encode(certificate.Id));
+        return this;
+    }
+
+    public DeviceInfo? FindDevice(string meterId) => _devices.GetValueOrDefault(meterId);
+
+    public bool HasCertificate(ReadOnlySpan<byte> certificateId) => _certificates.Contains(Hex.Encode(certificateId));
+}
