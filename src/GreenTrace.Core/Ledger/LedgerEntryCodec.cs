@@ -82,7 +82,7 @@ public static class LedgerEntryCodec
         ArgumentNullException.ThrowIfNull(key);
         // The bodies are written as maps of unstated length; the writer must turn them into definite-length
         // maps (deterministic encoding has no indefinite lengths), or Ctap2Canonical refuses them outright.
-        var w = new CborWriter(CborConformanceMode.Ctap2Canonical, convertIndefiniteLengthEncodings: true);
+        var w = new CborWriter(CborConformanceMode.Ctap2Canonical);
         w.WriteStartMap(4);
         w.WriteTextString("v");
         w.WriteInt32(FormatVersion);
