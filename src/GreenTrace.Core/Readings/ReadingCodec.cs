@@ -130,8 +130,18 @@ public static class ReadingCodec
 
         if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.Algorithm, out var alg) || !alg.EncodedValue.Span.SequenceEqual(Es256.EncodedValue.Span))
             return Result<DecodedReading>.Fail(ReadingReasons.CoseAlgorithm, "protected header must set alg to ES256 (-7)");
-        if (message.UnprotectedHeaders.ContainsKey(CoseHeaderLabel.Algorithm))
-            return Result<DecodedReading>.Fail(ReadingReasons.CoseAlgorithm, "alg must not appear in the unprotected header");
+        // Only what the format names may ride along: anything else (crit, counter signatures, padding)
+        // would be unsigned or not understood, and would give one reading many byte forms.
+        foreach (var (label, _) in message.ProtectedHeaders)
+        {
+            if (!label.Equals(CoseHeaderLabel.Algorithm) && !label.Equals(CoseHeaderLabel.KeyIdentifier) && !label.Equals(CoseHeaderLabel.ContentType))
+                return Result<DecodedReading>.Fail(ReadingReasons.CoseHeaderUnexpected, "protected header may hold only alg, kid and content type");
+        }
+        foreach (var (label, _) in message.UnprotectedHeaders)
+        {
+            if (!label.Equals(CoseHeaderLabel.KeyIdentifier))
+                return Result<DecodedReading>.Fail(label.Equals(CoseHeaderLabel.Algorithm) ? ReadingReasons.CoseAlgorithm : ReadingReasons.CoseHeaderUnexpected, "unprotected header may hold only kid");
+        }
 
         var kidResult = ReadKid(message);
         if (!kidResult.IsOk)
@@ -161,16 +171,12 @@ public static class ReadingCodec
 
     private static Result<string> ReadKid(CoseSign1Message message)
     {
+        // .NET's decoder already refuses a label present in both buckets, so kid sits in at most one.
         byte[]? kid = null;
         if (message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.KeyIdentifier, out var p))
             kid = TryGetBytes(p);
-        if (message.UnprotectedHeaders.TryGetValue(CoseHeaderLabel.KeyIdentifier, out var u))
-        {
-            var unprotectedKid = TryGetBytes(u);
-            if (kid is not null && (unprotectedKid is null || !kid.AsSpan().SequenceEqual(unprotectedKid)))
-                return Result<string>.Fail(ReadingReasons.CoseKidConflict, "protected and unprotected kid differ");
-            kid ??= unprotectedKid;
-        }
+        else if (message.UnprotectedHeaders.TryGetValue(CoseHeaderLabel.KeyIdentifier, out var u))
+            kid = TryGetBytes(u);
         if (kid is null || kid.Length == 0)
             return Result<string>.Fail(ReadingReasons.CoseKidMissing, "kid (label 4) must hold the meter id as a byte string");
         string id;
@@ -216,6 +222,7 @@ public static class ReadingCodec
         }
 
         var fields = new Dictionary<string, object>(RequiredKeys.Length, StringComparer.Ordinal);
+        string? unknownKey = null;
         try
         {
             var r = new CborReader(payload, CborConformanceMode.Ctap2Canonical);
@@ -228,7 +235,7 @@ public static class ReadingCodec
                     return Result<Reading>.Fail(ReadingReasons.PayloadWrongType, "payload map keys must be text strings");
                 var key = r.ReadTextString();
                 if (Array.IndexOf(RequiredKeys, key) < 0)
-                    return Result<Reading>.Fail(ReadingReasons.PayloadUnknownKey, $"unknown payload key '{key}'");
+                    unknownKey ??= key;
                 switch (r.PeekState())
                 {
                     case CborReaderState.UnsignedInteger:
@@ -255,17 +262,19 @@ public static class ReadingCodec
             return Result<Reading>.Fail(ReadingReasons.PayloadNonDeterministic, $"payload is not in deterministic encoding: {e.Message}");
         }
 
+        // The version decides what the other keys mean, so a later version's new keys are reported as
+        // an unsupported version, not as unknown keys.
+        if (fields.TryGetValue("v", out var v) && v is ulong version && version != Reading.FormatVersion)
+            return Result<Reading>.Fail(ReadingReasons.VersionUnsupported, $"format version {version} is not supported (expected {Reading.FormatVersion})");
+        if (unknownKey is not null)
+            return Result<Reading>.Fail(ReadingReasons.PayloadUnknownKey, $"unknown payload key '{unknownKey}'");
         foreach (var key in RequiredKeys)
         {
             if (!fields.ContainsKey(key))
                 return Result<Reading>.Fail(ReadingReasons.PayloadMissingKey, $"payload key '{key}' is missing");
         }
-
-        // The version decides how to read everything else, so it is checked before the other types.
-        if (fields["v"] is not ulong version)
+        if (fields["v"] is not ulong)
             return WrongType("v", "uint");
-        if (version != Reading.FormatVersion)
-            return Result<Reading>.Fail(ReadingReasons.VersionUnsupported, $"format version {version} is not supported (expected {Reading.FormatVersion})");
 
         if (fields["m"] is not string meter)
             return WrongType("m", "tstr");

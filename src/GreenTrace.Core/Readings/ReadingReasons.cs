@@ -10,7 +10,7 @@ public static class ReadingReasons
     public const string CoseUntagged = "cose-untagged";
     public const string CoseAlgorithm = "cose-algorithm";
     public const string CoseKidMissing = "cose-kid-missing";
-    public const string CoseKidConflict = "cose-kid-conflict";
+    public const string CoseHeaderUnexpected = "cose-header-unexpected";
     public const string CosePayloadDetached = "cose-payload-detached";
     public const string PayloadMalformed = "payload-malformed";
     public const string PayloadNonDeterministic = "payload-non-deterministic";

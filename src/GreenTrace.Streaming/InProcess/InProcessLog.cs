@@ -167,7 +167,10 @@ public sealed class InProcessLog : IStreamClientFactory
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_group is null)
                 throw new InvalidOperationException("subscribe first");
-            var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+                throw new ArgumentOutOfRangeException(nameof(timeout), "timeout must be non-negative or infinite");
+            var infinite = timeout == Timeout.InfiniteTimeSpan || timeout.TotalMilliseconds >= int.MaxValue;
+            var deadline = infinite ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
             // Wake the wait when cancelled; the log's monitor is the only thing a consumer blocks on.
             using var wake = cancellationToken.Register(() =>
             {
@@ -191,7 +194,8 @@ public sealed class InProcessLog : IStreamClientFactory
                         var remaining = deadline - Environment.TickCount64;
                         if (remaining <= 0)
                             return null;
-                        Monitor.Wait(_log._gate, TimeSpan.FromMilliseconds(remaining));
+                        // Wake at least once a second: a cancellation pulse can land between the check above and the wait.
+                        Monitor.Wait(_log._gate, TimeSpan.FromMilliseconds(Math.Min(remaining, 1000)));
                         continue;
                     }
                 }

@@ -169,7 +169,7 @@ public class ReadingReasonTests
     public void ConflictingKidsInBothBucketsAreRefused()
     {
         // RFC 9052 §3 forbids a label in both buckets. .NET's COSE decoder enforces that itself, so
-        // a kid conflict never reaches ReadingCodec's own check (cose-kid-conflict): it is refused
+        // a kid in both header buckets is refused
         // one step earlier, as a malformed message. This pins that down so the refusal cannot go away.
         var conflicting = HandBuiltSign1(ProtectedEs256(), Map((4, "meter-02"u8.ToArray())), ReadingCodec.EncodePayload(Fixed));
         var sameKidTwice = HandBuiltSign1(ProtectedEs256(), Map((4, "meter-01"u8.ToArray())), ReadingCodec.EncodePayload(Fixed));
@@ -454,6 +454,23 @@ public class ReadingReasonTests
     public void OtherVersionIsVersionUnsupported(ulong version)
     {
         Assert.Equal(ReadingReasons.VersionUnsupported, CodeOf(SignFields(FixedFieldsWith("v", version))));
+    }
+
+    [Fact]
+    public void ALaterVersionWithNewKeysIsVersionUnsupportedNotUnknownKey()
+    {
+        var fields = FixedFieldsWith("v", 2UL);
+        fields.Add(new KeyValuePair<object, object?>("tz", "Europe/Copenhagen"));
+        Assert.Equal(ReadingReasons.VersionUnsupported, CodeOf(SignFields(fields)));
+    }
+
+    [Fact]
+    public void HeadersBeyondTheFormatAreRefused()
+    {
+        var payload = ReadingCodec.EncodePayload(Fixed);
+        var withCrit = TestCbor.Encode(new TestMap([new(1, -7), new(2, new object[] { 99 }), new(4, System.Text.Encoding.UTF8.GetBytes(Meter)), new(99, 1)]));
+        Assert.Equal(ReadingReasons.CoseHeaderUnexpected, CodeOf(HandBuiltSign1(withCrit, Map(), payload)));
+        Assert.Equal(ReadingReasons.CoseHeaderUnexpected, CodeOf(HandBuiltSign1(ProtectedEs256(), Map((99, new byte[100])), payload)));
     }
 
     // ---- meter id and kid ----
