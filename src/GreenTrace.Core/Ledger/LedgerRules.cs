@@ -42,8 +42,10 @@ public static class LedgerRules
             return new Rejection(LedgerReasons.IssuerZone, $"issuer '{issuer.Id}' may not register meters in zone '{device.GridZone}'");
         if (ledger.FindDevice(device.MeterId) is not null)
             return new Rejection(LedgerReasons.DeviceDuplicate, $"meter '{device.MeterId}' is already registered");
-        if (device.CapacityW <= 0 || string.IsNullOrEmpty(device.EnergySource) || string.IsNullOrEmpty(device.Country))
-            return new Rejection(LedgerReasons.DeviceInvalid, $"meter '{device.MeterId}' needs a positive capacity, a source and a country");
+        if (device.CapacityW <= 0 || string.IsNullOrEmpty(device.EnergySource) || string.IsNullOrEmpty(device.Technology) || string.IsNullOrEmpty(device.Country))
+            return new Rejection(LedgerReasons.DeviceInvalid, $"meter '{device.MeterId}' needs a positive capacity, a source, a technology and a country");
+        if (device.LatitudeMicrodegrees is < -90_000_000 or > 90_000_000 || device.LongitudeMicrodegrees is < -180_000_000 or > 180_000_000)
+            return new Rejection(LedgerReasons.DeviceInvalid, $"meter '{device.MeterId}' has a location off the globe");
         if (!DeviceKeys.TryImportPublicKey(device.PublicKey, out var key))
             return new Rejection(LedgerReasons.DeviceKeyInvalid, $"meter '{device.MeterId}' has no valid P-256 public key");
         key!.Dispose();
@@ -64,6 +66,10 @@ public static class LedgerRules
             return new Rejection(LedgerReasons.CertificatePeriod, "period must be one aligned UTC hour at most");
         if (c.ExpiresAt <= c.PeriodEnd)
             return new Rejection(LedgerReasons.CertificatePeriod, "certificate expires before its period ends");
+        if (c.IssuedAt < c.PeriodEnd)
+            return new Rejection(LedgerReasons.CertificatePeriod, "certificate issued before its period ended");
+        if (device.Direction != Readings.EnergyDirection.Generation)
+            return new Rejection(LedgerReasons.CertificateAttributes, $"meter '{c.MeterId}' is registered for consumption; only generation is certified");
         if (c.EnergyCarrier != GranularCertificate.Electricity || c.GridZone != device.GridZone || c.Country != device.Country
             || c.EnergySource != device.EnergySource || c.Technology != device.Technology)
             return new Rejection(LedgerReasons.CertificateAttributes, "certificate attributes differ from the registered meter's");

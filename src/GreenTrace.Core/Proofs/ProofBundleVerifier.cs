@@ -80,7 +80,9 @@ public static class ProofBundleVerifier
         var certificate = certEntry.Value.Certificate!;
         var certCheck = CheckIssuerEntry(certEntry.Value, certificate.GridZone, trust)
             ?? (certificate.MeterId != device.MeterId ? $"certificate is for meter '{certificate.MeterId}', the registration for '{device.MeterId}'" : null)
-            ?? (certificate.GridZone != device.GridZone || certificate.EnergySource != device.EnergySource ? "certificate attributes differ from the meter's registration" : null)
+            ?? (certificate.GridZone != device.GridZone || certificate.Country != device.Country || certificate.EnergySource != device.EnergySource
+                || certificate.Technology != device.Technology || certificate.EnergyCarrier != GranularCertificate.Electricity ? "certificate attributes differ from the meter's registration" : null)
+            ?? (certificate.IssuingBody != certEntry.Value.AuthorId ? $"issuing body '{certificate.IssuingBody}' is not the signer '{certEntry.Value.AuthorId}'" : null)
             ?? (!CertificateId.Compute(certificate.MeterId, certificate.PeriodStart, certificate.PeriodEnd, certificate.Part).AsSpan().SequenceEqual(certificate.Id) ? "certificate id does not derive from its meter and period" : null)
             ?? (bundle.Certificate.Index <= bundle.Device.Index ? "certificate precedes the meter's registration in the log" : null);
         if (certCheck is not null)

@@ -219,6 +219,36 @@ public sealed class LedgerRulesTests : IDisposable
     }
 
     [Fact]
+    public void IssuingBeforeTheHourEndsIsCertificatePeriod()
+    {
+        Assert.Equal(LedgerReasons.CertificatePeriod, Issue(Certificate() with { IssuedAt = Hour + 3599 }));
+        Assert.Null(Issue(Certificate() with { IssuedAt = Hour + 3600 }));
+    }
+
+    [Fact]
+    public void CertificateForAConsumptionMeterIsCertificateAttributes()
+    {
+        var consumer = Device() with { Direction = EnergyDirection.Consumption };
+        Assert.Equal(LedgerReasons.CertificateAttributes, Issue(Certificate(), new InMemoryLedger().Register(consumer)));
+    }
+
+    [Theory]
+    [InlineData(90_000_001, 0)]
+    [InlineData(-90_000_001, 0)]
+    [InlineData(0, 180_000_001)]
+    [InlineData(0, -180_000_001)]
+    public void LocationOffTheGlobeIsDeviceInvalid(int lat, int lon)
+    {
+        Assert.Equal(LedgerReasons.DeviceInvalid, Register(Device() with { LatitudeMicrodegrees = lat, LongitudeMicrodegrees = lon }));
+    }
+
+    [Fact]
+    public void RegistrationWithoutTechnologyIsDeviceInvalid()
+    {
+        Assert.Equal(LedgerReasons.DeviceInvalid, Register(Device() with { Technology = "" }));
+    }
+
+    [Fact]
     public void IssuingBodyOtherThanTheSignerIsCertificateAttributes()
     {
         Assert.Equal(LedgerReasons.CertificateAttributes, Issue(Certificate() with { IssuingBody = IssuerB }));
