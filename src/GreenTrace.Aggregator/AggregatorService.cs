@@ -62,6 +62,15 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
         var sinceCommit = 0;
         try
         {
+            // The outbox first: entries a crash kept from the ledger stream. The ledger refuses a
+            // certificate id twice, so resending one that did arrive is harmless.
+            foreach (var pending in _engine.Unsubmitted())
+            {
+                await producer.ProduceAsync(Topics.Ledger, pending.MeterId, pending.Entry, ct).ConfigureAwait(false);
+                _engine.MarkSubmitted(pending);
+                _logger.LogWarning("Resent certificate {Certificate} for {Meter}, archived before a crash but not known to be on the ledger stream", Convert.ToHexStringLower(pending.CertificateId), pending.MeterId);
+            }
+
             while (!ct.IsCancellationRequested)
             {
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(100), ct);

@@ -127,22 +127,44 @@ public sealed class HourlyAggregator
             return rejection;
         }
         var reading = decoded.Value.Reading;
-        if (_archive.IsCertified(reading.MeterId, reading.Sequence))
+        var seqKey = (reading.MeterId, reading.Sequence);
+
+        // A sequence number names one reading forever: seen again with the same content it is a
+        // redelivery (skip), with other content a conflict (refuse, never certify both).
+        if (_archive.FindCertified(reading.MeterId, reading.Sequence) is { } certified)
         {
+            if (ReadingCodec.Decode(certified).Value.Reading != reading)
+                return Conflict(reading, "a certified reading");
             Stats.CountAlreadyCertified();
             return null;
         }
-        var key = (reading.MeterId, reading.HourStart);
-        if (!state.Windows.TryGetValue(key, out var window))
-            state.Windows.Add(key, window = new Window(_archive.NextPart(reading.MeterId, reading.HourStart)));
-        if (!window.Readings.TryAdd(reading.Sequence, (decoded.Value, record.Offset)))
+        if (state.OpenSequences.TryGetValue(seqKey, out var openHour))
         {
-            // The same sequence twice on the stream (a redelivery): the first one counts.
+            if (state.Windows[(reading.MeterId, openHour)].Readings[reading.Sequence].Reading.Reading != reading)
+                return Conflict(reading, "a reading in an open window");
             Stats.CountDuplicate();
             return null;
         }
+
+        var key = (reading.MeterId, reading.HourStart);
+        if (!state.Windows.TryGetValue(key, out var window))
+        {
+            // A window opened after its hour has passed the watermark holds late readings: it stays
+            // open for the allowed lateness from now, so a meter's backlog after an outage becomes
+            // one supplementary certificate per hour rather than one per reading.
+            var closeAt = Math.Max(reading.HourStart + HourlyAggregation.Hour, state.Watermark) + _options.AllowedLatenessSeconds;
+            state.Windows.Add(key, window = new Window(_archive.NextPart(reading.MeterId, reading.HourStart), closeAt));
+        }
+        window.Readings.Add(reading.Sequence, (decoded.Value, record.Offset));
+        state.OpenSequences.Add(seqKey, reading.HourStart);
         state.Watermark = Math.Max(state.Watermark, reading.End);
         return null;
+
+        Rejection Conflict(Reading r, string what)
+        {
+            Stats.CountRejected();
+            return new Rejection("aggregator-sequence-conflict", $"meter '{r.MeterId}' sequence {r.Sequence} differs from {what} with the same sequence");
+        }
     }
 
     /// <summary>Certificates for the windows of this partition that the watermark has closed.</summary>
@@ -150,20 +172,39 @@ public sealed class HourlyAggregator
     {
         if (!_partitions.TryGetValue(partition, out var state))
             return [];
-        var horizon = state.Watermark - _options.AllowedLatenessSeconds;
-        return Close(partition, state, state.Windows.Keys.Where(k => k.Hour + HourlyAggregation.Hour <= horizon).ToList());
+        return Close(partition, state, state.Windows.Where(w => w.Value.CloseAt <= state.Watermark).Select(w => w.Key).ToList());
     }
 
-    /// <summary>Closes every open window regardless of the watermark: the end of a finite run (drain).</summary>
-    public IReadOnlyList<PendingCertificate> CloseAll() =>
-        _partitions.SelectMany(p => Close(p.Key, p.Value, p.Value.Windows.Keys.ToList())).ToList();
+    /// <summary>
+    /// Closes every open window whose hour has ended by the clock, whatever the watermark: the end
+    /// of a finite run (drain). A certificate is never issued before its hour is over.
+    /// </summary>
+    public IReadOnlyList<PendingCertificate> CloseAll()
+    {
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        return _partitions.SelectMany(p => Close(p.Key, p.Value, p.Value.Windows.Keys.Where(k => k.Hour + HourlyAggregation.Hour <= now).ToList())).ToList();
+    }
 
     /// <summary>The certificate's entry is durable on the ledger stream: forget its window.</summary>
     public void Complete(PendingCertificate pending)
     {
         ArgumentNullException.ThrowIfNull(pending);
-        if (_partitions.TryGetValue(pending.Partition, out var state) && state.Windows.Remove(pending.Window))
+        _archive.MarkSubmitted(pending.Certificate.Id);
+        if (_partitions.TryGetValue(pending.Partition, out var state) && state.Windows.Remove(pending.Window, out var window))
+        {
+            foreach (var seq in window.Readings.Keys)
+                state.OpenSequences.Remove((pending.Window.Meter, seq));
             Stats.Issued(pending.Certificate);
+        }
+    }
+
+    /// <summary>Entries archived but not known to have reached the ledger stream (the process died in between): send these first.</summary>
+    public IReadOnlyList<PendingSubmission> Unsubmitted() => _archive.Unsubmitted();
+
+    public void MarkSubmitted(PendingSubmission submission)
+    {
+        ArgumentNullException.ThrowIfNull(submission);
+        _archive.MarkSubmitted(submission.CertificateId);
     }
 
     /// <summary>Per partition, the next offset that is safe to commit.</summary>
@@ -193,9 +234,10 @@ public sealed class HourlyAggregator
             var issued = HourlyAggregation.Issue(device, window.Readings.Values.Select(r => r.Reading).ToList(), window.Part, terms);
             if (!issued.IsOk)
                 throw new InvalidOperationException($"window {key} cannot be certified: {issued.Error}"); // every reading was checked on the way in
-            // Archive first: once the certificate is on the stream its evidence must already exist.
-            _archive.Store(issued.Value.Certificate, issued.Value.Readings);
+            // Archive the readings and the signed entry together before sending: the evidence exists before the
+            // certificate is on the stream, and an entry a crash kept from the stream is still there to send.
             var entry = LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, issuer.IssuerId, issuer.Key);
+            _archive.Store(issued.Value.Certificate, issued.Value.Readings, entry);
             pending.Add(new PendingCertificate(partition, key, issued.Value.Certificate, entry));
         }
         return pending;
@@ -213,14 +255,20 @@ public sealed class HourlyAggregator
     {
         public Dictionary<(string Meter, long Hour), Window> Windows { get; } = [];
 
+        /// <summary>Which open window holds each (meter, sequence): a sequence belongs to one reading, whatever its hour.</summary>
+        public Dictionary<(string Meter, ulong Sequence), long> OpenSequences { get; } = [];
+
         public long Watermark { get; set; } = long.MinValue / 2;
 
         public long LastOffset { get; set; } = -1;
     }
 
-    private sealed class Window(int part)
+    private sealed class Window(int part, long closeAt)
     {
         public int Part { get; } = part;
+
+        /// <summary>Event time (the partition's watermark) at which the window closes.</summary>
+        public long CloseAt { get; } = closeAt;
 
         public SortedDictionary<ulong, (DecodedReading Reading, long Offset)> Readings { get; } = [];
     }

@@ -27,6 +27,7 @@ public sealed class GatewayService : BackgroundService
     private IMqttClient? _client;
     private IStreamProducer? _producer;
     private volatile bool _subscribed;
+    private volatile bool _handOffFailed;
 
     public GatewayService(IOptions<GatewayOptions> options, ReadingValidator validator, IStreamClientFactory streams, ILogger<GatewayService> logger)
     {
@@ -80,9 +81,17 @@ public sealed class GatewayService : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                if (_handOffFailed && client.IsConnected)
+                {
+                    // MQTT redelivers unacknowledged messages only on a new connection of the same session,
+                    // so reconnect; the broker then resends, in order, everything from the failed one on.
+                    _logger.LogWarning("Reconnecting so the broker redelivers the readings not handed to the stream");
+                    await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), stoppingToken).ConfigureAwait(false);
+                }
                 if (!client.IsConnected)
                 {
                     _subscribed = false;
+                    _handOffFailed = false;
                     await _connectRetry.ExecuteAsync(async ct =>
                     {
                         _subscribed = false;
@@ -92,7 +101,11 @@ public sealed class GatewayService : BackgroundService
                         var subscribed = await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build(), ct).ConfigureAwait(false);
                         var code = subscribed.Items.First().ResultCode;
                         if (code > MqttClientSubscribeResultCode.GrantedQoS2)
+                        {
+                            // Disconnect so the next attempt starts from a clean connect, not a connected client.
+                            await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), ct).ConfigureAwait(false);
                             throw new InvalidOperationException($"broker refused the subscription to {filter}: {code}");
+                        }
                         _subscribed = true;
                         _logger.LogInformation("Gateway {ClientId} subscribed to {Filter}", _options.ClientId, filter);
                     }, stoppingToken).ConfigureAwait(false);
@@ -113,6 +126,10 @@ public sealed class GatewayService : BackgroundService
     private async Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         e.AutoAcknowledge = false;
+        // After a failed hand-off nothing more is taken on this connection: acknowledging later
+        // readings would let the broker redeliver the failed one after them, out of sequence.
+        if (_handOffFailed)
+            return;
         var message = e.ApplicationMessage;
         var started = Stopwatch.GetTimestamp();
         // Copy out of MQTTnet's buffer; the bytes outlive this callback on the stream.
@@ -141,7 +158,8 @@ public sealed class GatewayService : BackgroundService
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // Not acknowledged: the broker redelivers it to this session after a reconnect.
+            // Not acknowledged: the broker redelivers it to this session after the reconnect the main loop now makes.
+            _handOffFailed = true;
             _logger.LogError(ex, "Could not hand reading from {Topic} to the stream; leaving it unacknowledged", message.Topic);
         }
     }

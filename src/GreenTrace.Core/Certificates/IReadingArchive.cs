@@ -11,17 +11,28 @@ namespace GreenTrace.Core.Certificates;
 public interface IReadingArchive
 {
     /// <summary>
-    /// Records a certificate and its readings atomically, before the certificate is submitted, so
-    /// nothing on the ledger lacks its evidence. Storing the same certificate again is a no-op;
-    /// a reading already in another certificate is a bug and throws.
+    /// Records a certificate, its readings and its signed ledger entry atomically, before the entry
+    /// is sent, so nothing on the ledger lacks its evidence and nothing archived is left unsent
+    /// (the entry waits in the archive, an outbox, until <see cref="MarkSubmitted"/>). Storing the
+    /// same certificate again is a no-op; a reading already in another certificate is a bug and throws.
     /// </summary>
-    void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings);
+    void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry);
+
+    /// <summary>The certificate's entry is durably on the ledger stream.</summary>
+    void MarkSubmitted(ReadOnlySpan<byte> certificateId);
+
+    /// <summary>Entries archived but not yet known to be on the ledger stream (a crash came between), oldest first.</summary>
+    IReadOnlyList<PendingSubmission> Unsubmitted();
 
     /// <summary>The readings of a certificate in tree order, or null if it is unknown.</summary>
     IReadOnlyList<byte[]>? Load(ReadOnlySpan<byte> certificateId);
 
-    bool IsCertified(string meterId, ulong sequence);
+    /// <summary>The certified reading with this meter and sequence (its COSE bytes), or null.</summary>
+    byte[]? FindCertified(string meterId, ulong sequence);
 
     /// <summary>The part number the next certificate for this meter and hour gets (0 if none was issued).</summary>
     int NextPart(string meterId, long hourStart);
 }
+
+/// <summary>A signed certificate entry waiting to be sent to the ledger stream.</summary>
+public sealed record PendingSubmission(byte[] CertificateId, string MeterId, byte[] Entry);

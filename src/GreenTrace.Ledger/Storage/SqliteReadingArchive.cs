@@ -26,8 +26,12 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
                 part           INTEGER NOT NULL,
                 reading_count  INTEGER NOT NULL,
                 face_value_wh  INTEGER NOT NULL,
+                entry          BLOB    NOT NULL,
+                submitted      INTEGER NOT NULL DEFAULT 0,
+                stored_seq     INTEGER NOT NULL,
                 UNIQUE (meter_id, hour_start, part)
             ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS certificates_unsubmitted ON certificates(stored_seq) WHERE submitted = 0;
             CREATE TABLE IF NOT EXISTS certificate_readings (
                 certificate_id BLOB    NOT NULL,
                 leaf_index     INTEGER NOT NULL,
@@ -41,7 +45,7 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    public void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings)
+    public void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(readings);
@@ -50,13 +54,17 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             using var tx = _db.BeginTransaction();
             using var cert = _db.CreateCommand();
             cert.Transaction = tx;
-            cert.CommandText = "INSERT OR IGNORE INTO certificates VALUES ($c, $m, $h, $p, $n, $wh)";
+            cert.CommandText = """
+                INSERT OR IGNORE INTO certificates (certificate_id, meter_id, hour_start, part, reading_count, face_value_wh, entry, stored_seq)
+                VALUES ($c, $m, $h, $p, $n, $wh, $e, (SELECT COALESCE(MAX(stored_seq), 0) + 1 FROM certificates))
+                """;
             cert.Parameters.AddWithValue("$c", certificate.Id);
             cert.Parameters.AddWithValue("$m", certificate.MeterId);
             cert.Parameters.AddWithValue("$h", certificate.PeriodStart);
             cert.Parameters.AddWithValue("$p", certificate.Part);
             cert.Parameters.AddWithValue("$n", certificate.ReadingCount);
             cert.Parameters.AddWithValue("$wh", (long)certificate.FaceValueWh);
+            cert.Parameters.AddWithValue("$e", ledgerEntry.ToArray());
             if (cert.ExecuteNonQuery() == 0)
                 return; // already archived: a replay
 
@@ -95,15 +103,40 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         }
     }
 
-    public bool IsCertified(string meterId, ulong sequence)
+    public byte[]? FindCertified(string meterId, ulong sequence)
     {
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT 1 FROM certificate_readings WHERE meter_id = $m AND seq = $s";
+            cmd.CommandText = "SELECT cose FROM certificate_readings WHERE meter_id = $m AND seq = $s";
             cmd.Parameters.AddWithValue("$m", meterId);
             cmd.Parameters.AddWithValue("$s", (long)sequence);
-            return cmd.ExecuteScalar() is not null;
+            return cmd.ExecuteScalar() as byte[];
+        }
+    }
+
+    public void MarkSubmitted(ReadOnlySpan<byte> certificateId)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "UPDATE certificates SET submitted = 1 WHERE certificate_id = $c";
+            cmd.Parameters.AddWithValue("$c", certificateId.ToArray());
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    public IReadOnlyList<PendingSubmission> Unsubmitted()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT certificate_id, meter_id, entry FROM certificates WHERE submitted = 0 ORDER BY stored_seq";
+            using var r = cmd.ExecuteReader();
+            var list = new List<PendingSubmission>();
+            while (r.Read())
+                list.Add(new PendingSubmission((byte[])r[0], r.GetString(1), (byte[])r[2]));
+            return list;
         }
     }
 

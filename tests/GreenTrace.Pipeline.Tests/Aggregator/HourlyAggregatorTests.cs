@@ -292,4 +292,93 @@ public sealed class HourlyAggregatorTests : IDisposable
         Assert.Equal(_a.Id, cert.MeterId);
         Assert.Equal(2, cert.ReadingCount);
     }
+
+    [Fact]
+    public async Task LateReadingsOfOneHourShareOneSupplementaryCertificate()
+    {
+        using var rig = new AggregatorRig(900, _a, _b);
+        var a = new ReadingSeries(_a, H);
+        var b = new ReadingSeries(_b, H);
+        await rig.ProduceAsync(a.Next(100).Encoded); // meter a goes offline after its first reading…
+        for (var i = 0; i < 16; i++) // …while b moves the watermark four hours on
+            await rig.ProduceAsync(b.Next(200).Encoded);
+        for (var i = 0; i < 7; i++) // a's backlog: the rest of hour H and all of hour H+1
+            await rig.ProduceAsync(a.Next(10).Encoded);
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        await rig.DrainAsync(engine, consumer);
+
+        var ofA = rig.Issued.Where(c => c.MeterId == _a.Id).OrderBy(c => c.PeriodStart).ThenBy(c => c.Part).ToList();
+        Assert.Equal([(H, 0, 1), (H, 1, 3), (H + 3600, 0, 4)], ofA.Select(c => (c.PeriodStart, c.Part, c.ReadingCount)));
+        Assert.Equal(170ul, (ulong)ofA.Sum(c => (long)c.FaceValueWh));
+    }
+
+    [Fact]
+    public async Task AReusedSequenceWithOtherContentIsRefusedWhereverTheFirstCopyIs()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        var readings = Enumerable.Range(0, 8).Select(_ => a.Next(100)).ToList();
+        foreach (var r in readings.Take(4))
+            await rig.ProduceAsync(r.Encoded);
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        await rig.PumpAsync(engine, consumer);
+        await rig.DrainAsync(engine, consumer); // hour H certified
+
+        await rig.ProduceAsync(readings[4].Encoded); // hour H+1 opens
+        // Same sequence numbers, other content: one against the certified hour, one against the open window, one in another hour.
+        var forgedCertified = readings[1].Reading with { EnergyWh = 999, RegisterWh = readings[1].Reading.RegisterWh + 899 };
+        var forgedOpen = readings[4].Reading with { EnergyWh = 5 };
+        var forgedOtherHour = readings[4].Reading with { Start = H + (3 * 3600), End = H + (3 * 3600) + 900 };
+        foreach (var forged in new[] { forgedCertified, forgedOpen, forgedOtherHour })
+            await rig.ProduceAsync(_a.Sign(forged));
+        foreach (var r in readings.Skip(5))
+            await rig.ProduceAsync(r.Encoded);
+
+        var rejections = new List<string>();
+        while (consumer.Consume(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken) is { } record)
+        {
+            if (engine.Add(record) is { } why)
+                rejections.Add(why.Code);
+        }
+        await rig.DrainAsync(engine, consumer);
+
+        Assert.Equal(["aggregator-sequence-conflict", "aggregator-sequence-conflict", "aggregator-sequence-conflict"], rejections);
+        Assert.Equal(2, rig.Issued.Count);
+        Assert.Equal(800ul, (ulong)rig.Issued.Sum(c => (long)c.FaceValueWh));
+        Assert.Equal(readings.Skip(4).Select(r => r.Encoded), rig.Archive.Load(rig.Issued[1].Id));
+    }
+
+    [Fact]
+    public async Task ACertificateArchivedButNeverSentWaitsInTheOutboxAcrossACrash()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        for (var i = 0; i < 4; i++)
+            await rig.ProduceAsync(a.Next(100).Encoded);
+        var first = rig.NewEngine();
+        using (var consumer = rig.NewConsumer("member-1"))
+        {
+            await rig.PumpAsync(first, consumer);
+            var due = first.CloseAll(); // archived and signed…
+            Assert.Single(due);
+            // …and the process dies before the entry reaches the ledger stream.
+        }
+        Assert.Empty(rig.LedgerCertificates());
+
+        var second = rig.NewEngine();
+        var pending = Assert.Single(second.Unsubmitted());
+        await rig.Log.CreateProducer().ProduceAsync(Topics.Ledger, pending.MeterId, pending.Entry, TestContext.Current.CancellationToken);
+        second.MarkSubmitted(pending);
+        using var again = rig.NewConsumer("member-2");
+        await rig.PumpAsync(second, again);
+
+        Assert.Empty(second.Unsubmitted());
+        Assert.Equal(4, second.Stats.AlreadyCertified); // replayed readings are not certified twice
+        var onLedger = Assert.Single(rig.LedgerCertificates());
+        Assert.Equal(400ul, onLedger.FaceValueWh);
+    }
 }

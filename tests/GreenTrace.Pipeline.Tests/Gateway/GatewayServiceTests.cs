@@ -198,4 +198,44 @@ public sealed class GatewayServiceTests : IDisposable
     }
 
     private static readonly Comparer<byte[]> ByteOrder = Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y));
+
+    [Fact]
+    public async Task AFailedHandOffIsRedeliveredInOrderAfterAReconnectAndNothingIsLost()
+    {
+        await using var pipeline = await GatewayHarness.StartAsync([_a], streams: log => new FailingStreams(log, failOnProduce: 3));
+        var meter = await pipeline.ConnectAsync(_a.Id);
+        var series = new ReadingSeries(_a, _start);
+        var sent = Enumerable.Range(0, 6).Select(i => series.Next((ulong)(100 + i))).ToList();
+        foreach (var (_, encoded) in sent)
+            await GatewayHarness.PublishAcceptedAsync(meter, _a.Topic, encoded);
+
+        await pipeline.HandledAsync(sent.Count);
+
+        // The third reading's hand-off failed; the gateway reconnected and the broker redelivered it and the rest.
+        Assert.Equal(sent.Select(s => s.Encoded), pipeline.Readings.OrderBy(r => r.Offset).Select(r => r.Value.ToArray()));
+        Assert.Equal(sent.Count, pipeline.Stats.Accepted);
+        Assert.Equal(0, pipeline.Stats.Rejected);
+        Assert.Equal(0, pipeline.Stats.Duplicates);
+    }
+
+    /// <summary>A stream whose producer fails once, on the n-th record: a broker hiccup at the worst moment.</summary>
+    private sealed class FailingStreams(IStreamClientFactory inner, int failOnProduce) : IStreamClientFactory
+    {
+        private readonly int _failOn = failOnProduce;
+        private int _produced;
+
+        public IStreamProducer CreateProducer() => new Producer(this, inner.CreateProducer());
+
+        public IStreamConsumer CreateConsumer(string groupId, string memberName) => inner.CreateConsumer(groupId, memberName);
+
+        private sealed class Producer(FailingStreams owner, IStreamProducer inner) : IStreamProducer
+        {
+            public Task<StreamPosition> ProduceAsync(string topic, string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken = default) =>
+                Interlocked.Increment(ref owner._produced) == owner._failOn
+                    ? throw new IOException("stream unavailable")
+                    : inner.ProduceAsync(topic, key, value, cancellationToken);
+
+            public void Dispose() => inner.Dispose();
+        }
+    }
 }

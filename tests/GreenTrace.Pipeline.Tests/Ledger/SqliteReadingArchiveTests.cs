@@ -12,6 +12,8 @@ public sealed class SqliteReadingArchiveTests : IDisposable
     private readonly TestMeter _a = new("meter-a");
     private readonly TestMeter _b = new("meter-b");
 
+    private static readonly byte[] Entry = "a signed ledger entry"u8.ToArray();
+
     private string DbPath => _dir.File("archive.db");
 
     public void Dispose()
@@ -29,7 +31,7 @@ public sealed class SqliteReadingArchiveTests : IDisposable
         var issued = LedgerFixture.Issue(_a, [readings[2], readings[0], readings[3], readings[1]]);
         using (var archive = new SqliteReadingArchive(DbPath))
         {
-            archive.Store(issued.Certificate, issued.Readings);
+            archive.Store(issued.Certificate, issued.Readings, Entry);
             Assert.Equal(readings, archive.Load(issued.Certificate.Id));
         }
 
@@ -44,8 +46,8 @@ public sealed class SqliteReadingArchiveTests : IDisposable
         using var archive = new SqliteReadingArchive(DbPath);
         var issued = LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10));
 
-        archive.Store(issued.Certificate, issued.Readings);
-        archive.Store(issued.Certificate, issued.Readings);
+        archive.Store(issued.Certificate, issued.Readings, Entry);
+        archive.Store(issued.Certificate, issued.Readings, Entry);
 
         Assert.Equal(4, archive.Load(issued.Certificate.Id)!.Count);
         Assert.Equal((1L, 4L, 1000L), archive.TotalsByMeter()["meter-a"]);
@@ -59,12 +61,12 @@ public sealed class SqliteReadingArchiveTests : IDisposable
         var readings = LedgerFixture.HourOfReadings(_a, Hour10);
         var first = LedgerFixture.Issue(_a, readings[..3]);
         var second = LedgerFixture.Issue(_a, readings[2..], part: 1); // reading 3 again, with reading 4
-        archive.Store(first.Certificate, first.Readings);
+        archive.Store(first.Certificate, first.Readings, Entry);
 
-        Assert.Throws<SqliteException>(() => archive.Store(second.Certificate, second.Readings));
+        Assert.Throws<SqliteException>(() => archive.Store(second.Certificate, second.Readings, Entry));
 
         Assert.Null(archive.Load(second.Certificate.Id));
-        Assert.False(archive.IsCertified("meter-a", 4));
+        Assert.False(archive.FindCertified("meter-a", 4) is not null);
         Assert.Equal(1, archive.NextPart("meter-a", Hour10));
         Assert.Equal((1L, 3L, 750L), archive.TotalsByMeter()["meter-a"]);
     }
@@ -74,12 +76,12 @@ public sealed class SqliteReadingArchiveTests : IDisposable
     {
         using var archive = new SqliteReadingArchive(DbPath);
         var issued = LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10, firstSequence: 10));
-        archive.Store(issued.Certificate, issued.Readings);
+        archive.Store(issued.Certificate, issued.Readings, Entry);
 
-        Assert.All(new ulong[] { 10, 11, 12, 13 }, seq => Assert.True(archive.IsCertified("meter-a", seq)));
-        Assert.False(archive.IsCertified("meter-a", 9));
-        Assert.False(archive.IsCertified("meter-a", 14));
-        Assert.False(archive.IsCertified("meter-b", 10));
+        Assert.All(new ulong[] { 10, 11, 12, 13 }, seq => Assert.True(archive.FindCertified("meter-a", seq) is not null));
+        Assert.False(archive.FindCertified("meter-a", 9) is not null);
+        Assert.False(archive.FindCertified("meter-a", 14) is not null);
+        Assert.False(archive.FindCertified("meter-b", 10) is not null);
     }
 
     [Fact]
@@ -90,22 +92,54 @@ public sealed class SqliteReadingArchiveTests : IDisposable
         Assert.Equal(0, archive.NextPart("meter-a", Hour10));
 
         var part0 = LedgerFixture.Issue(_a, readings[..2]);
-        archive.Store(part0.Certificate, part0.Readings);
+        archive.Store(part0.Certificate, part0.Readings, Entry);
         Assert.Equal(1, archive.NextPart("meter-a", Hour10));
 
         var part1 = LedgerFixture.Issue(_a, readings[2..3], part: 1);
-        archive.Store(part1.Certificate, part1.Readings);
+        archive.Store(part1.Certificate, part1.Readings, Entry);
         Assert.Equal(2, archive.NextPart("meter-a", Hour10));
 
         Assert.Equal(0, archive.NextPart("meter-a", Hour10 + 3600));
         Assert.Equal(0, archive.NextPart("meter-b", Hour10));
         var other = LedgerFixture.Issue(_b, LedgerFixture.HourOfReadings(_b, Hour10));
-        archive.Store(other.Certificate, other.Readings);
+        archive.Store(other.Certificate, other.Readings, Entry);
         Assert.Equal(2, archive.NextPart("meter-a", Hour10));
         Assert.Equal(1, archive.NextPart("meter-b", Hour10));
 
         var totals = archive.TotalsByMeter();
         Assert.Equal((2L, 3L, 750L), totals["meter-a"]);
         Assert.Equal((1L, 4L, 1000L), totals["meter-b"]);
+    }
+
+    [Fact]
+    public void StoredEntriesWaitInTheOutboxUntilMarkedSubmittedAcrossAReopen()
+    {
+        var first = LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10));
+        var second = LedgerFixture.Issue(_b, LedgerFixture.HourOfReadings(_b, Hour10));
+        using (var archive = new SqliteReadingArchive(DbPath))
+        {
+            archive.Store(first.Certificate, first.Readings, "first"u8.ToArray());
+            archive.Store(second.Certificate, second.Readings, "second"u8.ToArray());
+            archive.MarkSubmitted(first.Certificate.Id);
+        }
+        using (var reopened = new SqliteReadingArchive(DbPath))
+        {
+            var pending = Assert.Single(reopened.Unsubmitted());
+            Assert.Equal(second.Certificate.Id, pending.CertificateId);
+            Assert.Equal("meter-b", pending.MeterId);
+            Assert.Equal("second"u8.ToArray(), pending.Entry);
+            reopened.MarkSubmitted(second.Certificate.Id);
+            Assert.Empty(reopened.Unsubmitted());
+        }
+    }
+
+    [Fact]
+    public void FindCertifiedReturnsTheExactBytes()
+    {
+        var issued = LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10));
+        using var archive = new SqliteReadingArchive(DbPath);
+        archive.Store(issued.Certificate, issued.Readings, Entry);
+        var reading = issued.Readings[1];
+        Assert.Equal(reading.Encoded.ToArray(), archive.FindCertified("meter-a", reading.Reading.Sequence));
     }
 }

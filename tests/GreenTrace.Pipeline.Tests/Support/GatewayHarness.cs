@@ -47,7 +47,7 @@ public sealed class GatewayHarness : IAsyncDisposable
 
     public IReadOnlyList<RejectedReading> Rejected => Log.ReadAll(Topics.RejectedReadings).Select(r => RejectedReading.FromJson(r.Value.Span)).ToList();
 
-    public static async Task<GatewayHarness> StartAsync(IEnumerable<TestMeter> meters, Action<GatewayOptions>? configure = null, ILogger<GatewayService>? logger = null, bool waitUntilSubscribed = true)
+    public static async Task<GatewayHarness> StartAsync(IEnumerable<TestMeter> meters, Action<GatewayOptions>? configure = null, ILogger<GatewayService>? logger = null, bool waitUntilSubscribed = true, Func<InProcessLog, IStreamClientFactory>? streams = null)
     {
         var directory = new DeviceDirectory(meters.Select(m => m.Device));
         var broker = new EmbeddedBroker(Microsoft.Extensions.Options.Options.Create(new EmbeddedBrokerOptions { Host = "127.0.0.1", Port = 0 }), directory, NullLogger<EmbeddedBroker>.Instance);
@@ -55,7 +55,7 @@ public sealed class GatewayHarness : IAsyncDisposable
         var log = new InProcessLog([new TopicSpec(Topics.Readings, 4), new TopicSpec(Topics.RejectedReadings, 2)]);
         var options = new GatewayOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, ClientId = GatewayClientId };
         configure?.Invoke(options);
-        var gateway = new GatewayService(Microsoft.Extensions.Options.Options.Create(options), new ReadingValidator(directory, options), log, logger ?? NullLogger<GatewayService>.Instance);
+        var gateway = new GatewayService(Microsoft.Extensions.Options.Options.Create(options), new ReadingValidator(directory, options), streams?.Invoke(log) ?? log, logger ?? NullLogger<GatewayService>.Instance);
         var harness = new GatewayHarness(directory, broker, log, options, gateway);
         await gateway.StartAsync(TestContext.Current.CancellationToken);
         if (waitUntilSubscribed)
