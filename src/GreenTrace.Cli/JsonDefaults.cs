@@ -25,7 +25,7 @@ internal static class ReadingJson
         end = r.End,
         wh = r.EnergyWh,
         reg = r.RegisterWh,
-        dir = r.Direction == EnergyDirection.Generation ? "gen" : "con",
-        q = r.Quality == ReadingQuality.Measured ? "m" : "e",
+        dir = WireCodes.Of(r.Direction),
+        q = WireCodes.Of(r.Quality),
     };
 }

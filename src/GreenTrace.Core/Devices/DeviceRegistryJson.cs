@@ -43,7 +43,7 @@ public static class DeviceRegistryJson
             {
                 MeterId = device.MeterId,
                 PublicKey = device.PublicKey is null ? null : Convert.ToBase64String(device.PublicKey),
-                Direction = DirectionCode(device.Direction),
+                Direction = WireCodes.Of(device.Direction),
                 EnergySource = device.EnergySource,
                 Technology = device.Technology,
                 CapacityW = device.CapacityW,
@@ -129,13 +129,10 @@ public static class DeviceRegistryJson
             throw Bad($"publicKey is not a P-256 SubjectPublicKeyInfo: {e.Message}");
         }
 
-        var direction = entry.Direction switch
-        {
-            "gen" => EnergyDirection.Generation,
-            "con" => EnergyDirection.Consumption,
-            null => throw Bad("direction is missing"),
-            _ => throw Bad($"direction must be 'gen' or 'con', not '{entry.Direction}'"),
-        };
+        if (entry.Direction is null)
+            throw Bad("direction is missing");
+        if (!WireCodes.TryParseDirection(entry.Direction, out var direction))
+            throw Bad($"direction must be 'gen' or 'con', not '{entry.Direction}'");
         if (string.IsNullOrWhiteSpace(entry.EnergySource))
             throw Bad("energySource is missing");
         if (string.IsNullOrWhiteSpace(entry.Technology))
@@ -161,13 +158,6 @@ public static class DeviceRegistryJson
         return new DeviceInfo(entry.MeterId!, publicKey, direction, entry.EnergySource, entry.Technology, capacity,
             entry.GridZone, country, latitude, longitude);
     }
-
-    private static string DirectionCode(EnergyDirection direction) => direction switch
-    {
-        EnergyDirection.Generation => "gen",
-        EnergyDirection.Consumption => "con",
-        _ => throw new ArgumentOutOfRangeException(nameof(direction), direction, "unknown energy direction"),
-    };
 
     private sealed class RegistryDocument
     {

@@ -113,7 +113,7 @@ public static class LedgerEntryCodec
         w.WriteTextString("publicKey");
         w.WriteByteString(d.PublicKey);
         w.WriteTextString("direction");
-        w.WriteTextString(d.Direction == EnergyDirection.Generation ? "gen" : "con");
+        w.WriteTextString(WireCodes.Of(d.Direction));
         w.WriteTextString("source");
         w.WriteTextString(d.EnergySource);
         w.WriteTextString("technology");
@@ -137,12 +137,8 @@ public static class LedgerEntryCodec
         var meter = m.Text("meter");
         if (!MeterId.IsValid(meter))
             throw new FormatException($"invalid meter id '{meter}'");
-        var direction = m.Text("direction") switch
-        {
-            "gen" => EnergyDirection.Generation,
-            "con" => EnergyDirection.Consumption,
-            var other => throw new FormatException($"direction must be 'gen' or 'con', not '{other}'"),
-        };
+        if (!WireCodes.TryParseDirection(m.Text("direction"), out var direction))
+            throw new FormatException($"direction must be 'gen' or 'con', not '{m.Text("direction")}'");
         return new DeviceInfo(meter, m.Bytes("publicKey"), direction, m.Text("source"), m.Text("technology"), m.Int("capacityW"), m.Text("zone"), m.Text("country"), m.Int32("latE6"), m.Int32("lonE6"));
     }
 

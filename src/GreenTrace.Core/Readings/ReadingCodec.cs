@@ -70,13 +70,13 @@ public static class ReadingCodec
         w.WriteTextString("m");
         w.WriteTextString(reading.MeterId);
         w.WriteTextString("q");
-        w.WriteTextString(reading.Quality == ReadingQuality.Measured ? "m" : "e");
+        w.WriteTextString(WireCodes.Of(reading.Quality));
         w.WriteTextString("v");
         w.WriteUInt32(Reading.FormatVersion);
         w.WriteTextString("wh");
         w.WriteUInt64(reading.EnergyWh);
         w.WriteTextString("dir");
-        w.WriteTextString(reading.Direction == EnergyDirection.Generation ? "gen" : "con");
+        w.WriteTextString(WireCodes.Of(reading.Direction));
         w.WriteTextString("end");
         w.WriteUInt64((ulong)reading.End);
         w.WriteTextString("reg");
@@ -295,30 +295,10 @@ public static class ReadingCodec
 
         if (!MeterId.IsValid(meter))
             return Result<Reading>.Fail(ReadingReasons.MeterIdInvalid, "payload meter id is not 1-64 of A-Za-z0-9._-");
-        EnergyDirection direction;
-        switch (dir)
-        {
-            case "gen":
-                direction = EnergyDirection.Generation;
-                break;
-            case "con":
-                direction = EnergyDirection.Consumption;
-                break;
-            default:
-                return Result<Reading>.Fail(ReadingReasons.PayloadBadValue, $"dir must be 'gen' or 'con', not '{dir}'");
-        }
-        ReadingQuality quality;
-        switch (q)
-        {
-            case "m":
-                quality = ReadingQuality.Measured;
-                break;
-            case "e":
-                quality = ReadingQuality.Estimated;
-                break;
-            default:
-                return Result<Reading>.Fail(ReadingReasons.PayloadBadValue, $"q must be 'm' or 'e', not '{q}'");
-        }
+        if (!WireCodes.TryParseDirection(dir, out var direction))
+            return Result<Reading>.Fail(ReadingReasons.PayloadBadValue, $"dir must be 'gen' or 'con', not '{dir}'");
+        if (!WireCodes.TryParseQuality(q, out var quality))
+            return Result<Reading>.Fail(ReadingReasons.PayloadBadValue, $"q must be 'm' or 'e', not '{q}'");
         // Unix seconds beyond year 9999 are not a real interval; bounding them keeps later arithmetic in range.
         const ulong maxTime = 253402300799;
         if (start > maxTime || end > maxTime)
