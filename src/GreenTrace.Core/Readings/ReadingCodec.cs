@@ -144,7 +144,9 @@ public static class ReadingCodec
         {
             message = CoseMessage.DecodeSign1(span);
         }
-        catch (CryptographicException e)
+        // DecodeSign1 lets some malformed input escape as other exceptions: an oversized integer header label throws
+        // OverflowException (dotnet/runtime#126036), and older builds threw ArgumentException from the same place.
+        catch (Exception e) when (e is CryptographicException or OverflowException or ArgumentException)
         {
             return Result<DecodedReading>.Fail(ReadingReasons.CoseMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
