@@ -10,7 +10,7 @@ var config = DefaultConfig.Instance
     .AddJob(Job.Default
         .WithLaunchCount(1)
         .WithWarmupCount(3)
-        .WithIterationCount(10)
+        .WithIterationCount(15)
         .AsDefault())
     .AddExporter(JsonExporter.Full);
 
