@@ -41,7 +41,7 @@ public static class MerkleHash
         {
             buffer[0] = LeafPrefix;
             data.CopyTo(buffer[1..]);
-            SHA256.HashData(buffer[..length], destination);
+            Sha256.Hash(buffer[..length], destination);
         }
         finally
         {
@@ -83,7 +83,7 @@ public static class MerkleHash
         buffer[0] = NodePrefix;
         left.CopyTo(buffer.Slice(1, Size));
         right.CopyTo(buffer.Slice(1 + Size, Size));
-        SHA256.HashData(buffer, destination);
+        Sha256.Hash(buffer, destination);
     }
 
     /// <summary>Node hash of two children that already sit next to each other (64 contiguous bytes).</summary>
@@ -92,7 +92,7 @@ public static class MerkleHash
         Span<byte> buffer = stackalloc byte[1 + (2 * Size)];
         buffer[0] = NodePrefix;
         pair[..(2 * Size)].CopyTo(buffer[1..]);
-        SHA256.HashData(buffer, destination);
+        Sha256.Hash(buffer, destination);
     }
 
     private static void CheckDestination(Span<byte> destination)

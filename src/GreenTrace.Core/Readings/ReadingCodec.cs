@@ -56,6 +56,34 @@ public static class ReadingCodec
 
     private static readonly string[] RequiredKeys = ["v", "m", "seq", "start", "end", "wh", "reg", "dir", "q"];
 
+    // Indexes into RequiredKeys.
+    private const int SlotV = 0, SlotM = 1, SlotSeq = 2, SlotStart = 3, SlotEnd = 4, SlotWh = 5, SlotReg = 6, SlotDir = 7, SlotQ = 8;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private enum FieldKind : byte
+    {
+        Missing,
+        UInt,
+        Text,
+        Other,
+    }
+
+    /// <summary>Index of <paramref name="key"/> in <see cref="RequiredKeys"/> (ordinal), or -1.</summary>
+    private static int KeySlot(string key) => key switch
+    {
+        "v" => SlotV,
+        "m" => SlotM,
+        "seq" => SlotSeq,
+        "start" => SlotStart,
+        "end" => SlotEnd,
+        "wh" => SlotWh,
+        "reg" => SlotReg,
+        "dir" => SlotDir,
+        "q" => SlotQ,
+        _ => -1,
+    };
+
     public static byte[] EncodePayload(Reading reading)
     {
         ArgumentNullException.ThrowIfNull(reading);
@@ -120,9 +148,10 @@ public static class ReadingCodec
         {
             message = CoseMessage.DecodeSign1(span);
         }
-        catch (Exception e) when (e is CryptographicException or OverflowException)
+        // DecodeSign1 lets some malformed input escape as other exceptions: an oversized integer header label throws
+        // OverflowException (dotnet/runtime#126036), and older builds threw ArgumentException from the same place.
+        catch (Exception e) when (e is CryptographicException or OverflowException or ArgumentException)
         {
-            // .NET's decoder throws OverflowException, not CryptographicException, for a header label outside Int32.
             return Result<DecodedReading>.Fail(ReadingReasons.CoseMalformed, $"not a COSE_Sign1 message: {e.Message}");
         }
         if (span[0] != CoseSign1TagByte)
@@ -182,7 +211,7 @@ public static class ReadingCodec
         string id;
         try
         {
-            id = new UTF8Encoding(false, true).GetString(kid);
+            id = StrictUtf8.GetString(kid);
         }
         catch (DecoderFallbackException)
         {
@@ -208,90 +237,62 @@ public static class ReadingCodec
     /// <summary>Strict payload decoding: every failure its own reason code.</summary>
     public static Result<Reading> DecodePayload(ReadOnlyMemory<byte> payload)
     {
-        // Well-formedness first, so that "not CBOR at all" and "CBOR, but not in deterministic form" stay distinct.
-        try
+        // One slot per required key, in RequiredKeys order: no dictionary, no boxing.
+        Span<FieldKind> kinds = stackalloc FieldKind[RequiredKeys.Length];
+        Span<ulong> numbers = stackalloc ulong[RequiredKeys.Length];
+        var canonical = ReadCanonicalFields(payload, kinds, numbers, out var meterText, out var dirText, out var qText, out var unknownKey, out var trailing);
+
+        // Well-formedness takes precedence, so that "not CBOR at all" and "CBOR, but not in deterministic form" stay
+        // distinct. The canonical reader accepts nothing the lenient one rejects, so the lenient pass is only needed
+        // to classify a failure; a payload the canonical reader read cleanly and completely is well-formed.
+        if (canonical is not null || trailing)
         {
-            var lax = new CborReader(payload, CborConformanceMode.Lax);
-            lax.SkipValue();
-            if (lax.BytesRemaining != 0)
-                return Result<Reading>.Fail(ReadingReasons.PayloadMalformed, "trailing bytes after the payload map");
-        }
-        catch (Exception e) when (e is CborContentException or InvalidOperationException)
-        {
-            return Result<Reading>.Fail(ReadingReasons.PayloadMalformed, $"payload is not well-formed CBOR: {e.Message}");
+            var malformed = CheckWellFormed(payload);
+            if (malformed is not null)
+                return malformed;
+            if (canonical is not null)
+                return canonical;
+            return Result<Reading>.Fail(ReadingReasons.PayloadMalformed, "trailing bytes after the payload map");
         }
 
-        var fields = new Dictionary<string, object>(RequiredKeys.Length, StringComparer.Ordinal);
-        string? unknownKey = null;
-        try
-        {
-            var r = new CborReader(payload, CborConformanceMode.Ctap2Canonical);
-            if (r.PeekState() != CborReaderState.StartMap)
-                return Result<Reading>.Fail(ReadingReasons.PayloadNotMap, "payload must be a CBOR map");
-            r.ReadStartMap();
-            while (r.PeekState() != CborReaderState.EndMap)
-            {
-                if (r.PeekState() != CborReaderState.TextString)
-                    return Result<Reading>.Fail(ReadingReasons.PayloadWrongType, "payload map keys must be text strings");
-                var key = r.ReadTextString();
-                if (Array.IndexOf(RequiredKeys, key) < 0)
-                    unknownKey ??= key;
-                switch (r.PeekState())
-                {
-                    case CborReaderState.UnsignedInteger:
-                        fields[key] = r.ReadUInt64();
-                        break;
-                    case CborReaderState.TextString:
-                        fields[key] = r.ReadTextString();
-                        break;
-                    default:
-                        fields[key] = r.PeekState();
-                        r.SkipValue();
-                        break;
-                }
-            }
-            r.ReadEndMap();
-        }
-        catch (CborContentException e)
-        {
-            // It parsed leniently above, so this is a conformance failure: unsorted or duplicate keys, non-minimal lengths, indefinite items.
-            return Result<Reading>.Fail(ReadingReasons.PayloadNonDeterministic, $"payload is not in deterministic encoding: {e.Message}");
-        }
-        catch (Exception e) when (e is InvalidOperationException or OverflowException)
-        {
-            return Result<Reading>.Fail(ReadingReasons.PayloadNonDeterministic, $"payload is not in deterministic encoding: {e.Message}");
-        }
-
-        // The version decides what the other keys mean, so a later version's new keys are reported as
-        // an unsupported version, not as unknown keys.
-        if (fields.TryGetValue("v", out var v) && v is ulong version && version != Reading.FormatVersion)
-            return Result<Reading>.Fail(ReadingReasons.VersionUnsupported, $"format version {version} is not supported (expected {Reading.FormatVersion})");
+        // The version decides what the other keys mean, so a later version's new or dropped keys are
+        // reported as an unsupported version, not as unknown or missing keys.
+        if (kinds[SlotV] == FieldKind.UInt && numbers[SlotV] != Reading.FormatVersion)
+            return Result<Reading>.Fail(ReadingReasons.VersionUnsupported, $"format version {numbers[SlotV]} is not supported (expected {Reading.FormatVersion})");
         if (unknownKey is not null)
             return Result<Reading>.Fail(ReadingReasons.PayloadUnknownKey, $"unknown payload key '{unknownKey}'");
-        foreach (var key in RequiredKeys)
+        for (var slot = 0; slot < RequiredKeys.Length; slot++)
         {
-            if (!fields.ContainsKey(key))
-                return Result<Reading>.Fail(ReadingReasons.PayloadMissingKey, $"payload key '{key}' is missing");
+            if (kinds[slot] == FieldKind.Missing)
+                return Result<Reading>.Fail(ReadingReasons.PayloadMissingKey, $"payload key '{RequiredKeys[slot]}' is missing");
         }
-        if (fields["v"] is not ulong)
+        if (kinds[SlotV] != FieldKind.UInt)
             return WrongType("v", "uint");
 
-        if (fields["m"] is not string meter)
+        if (kinds[SlotM] != FieldKind.Text)
             return WrongType("m", "tstr");
-        if (fields["seq"] is not ulong seq)
+        var meter = meterText!;
+        if (kinds[SlotSeq] != FieldKind.UInt)
             return WrongType("seq", "uint");
-        if (fields["start"] is not ulong start)
+        var seq = numbers[SlotSeq];
+        if (kinds[SlotStart] != FieldKind.UInt)
             return WrongType("start", "uint");
-        if (fields["end"] is not ulong end)
+        var start = numbers[SlotStart];
+        if (kinds[SlotEnd] != FieldKind.UInt)
             return WrongType("end", "uint");
-        if (fields["wh"] is not ulong wh)
+        var end = numbers[SlotEnd];
+        if (kinds[SlotWh] != FieldKind.UInt)
             return WrongType("wh", "uint");
-        if (fields["reg"] is not ulong reg)
+        var wh = numbers[SlotWh];
+        if (kinds[SlotReg] != FieldKind.UInt)
             return WrongType("reg", "uint");
-        if (fields["dir"] is not string dir)
+        var reg = numbers[SlotReg];
+        if (kinds[SlotDir] != FieldKind.Text)
             return WrongType("dir", "tstr");
-        if (fields["q"] is not string q)
+        var dir = dirText!;
+        if (kinds[SlotQ] != FieldKind.Text)
             return WrongType("q", "tstr");
+        var q = qText!;
 
         if (!MeterId.IsValid(meter))
             return Result<Reading>.Fail(ReadingReasons.MeterIdInvalid, "payload meter id is not 1-64 of A-Za-z0-9._-");
@@ -312,5 +313,98 @@ public static class ReadingCodec
 
         static Result<Reading> WrongType(string key, string expected) =>
             Result<Reading>.Fail(ReadingReasons.PayloadWrongType, $"payload key '{key}' must be a {expected}");
+    }
+
+    private static Rejection? CheckWellFormed(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            var lax = new CborReader(payload, CborConformanceMode.Lax);
+            lax.SkipValue();
+            if (lax.BytesRemaining != 0)
+                return new Rejection(ReadingReasons.PayloadMalformed, "trailing bytes after the payload map");
+        }
+        catch (Exception e) when (e is CborContentException or InvalidOperationException)
+        {
+            return new Rejection(ReadingReasons.PayloadMalformed, $"payload is not well-formed CBOR: {e.Message}");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Reads the payload map in canonical (deterministic) mode into per-key slots. Returns the first failure, or null
+    /// with <paramref name="trailing"/> telling whether bytes follow the map and <paramref name="unknownKey"/> the
+    /// first key the format does not name.
+    /// </summary>
+    private static Rejection? ReadCanonicalFields(
+        ReadOnlyMemory<byte> payload, Span<FieldKind> kinds, Span<ulong> numbers,
+        out string? meterText, out string? dirText, out string? qText, out string? unknownKey, out bool trailing)
+    {
+        meterText = dirText = qText = unknownKey = null;
+        trailing = false;
+        try
+        {
+            var r = new CborReader(payload, CborConformanceMode.Ctap2Canonical);
+            if (r.PeekState() != CborReaderState.StartMap)
+                return new Rejection(ReadingReasons.PayloadNotMap, "payload must be a CBOR map");
+            r.ReadStartMap();
+            // PeekState is a pure function of the reader's position: peeking once per item is the same as peeking twice.
+            CborReaderState state;
+            while ((state = r.PeekState()) != CborReaderState.EndMap)
+            {
+                if (state != CborReaderState.TextString)
+                    return new Rejection(ReadingReasons.PayloadWrongType, "payload map keys must be text strings");
+                var key = r.ReadTextString();
+                var slot = KeySlot(key);
+                if (slot < 0)
+                {
+                    // Noted, not refused yet: the version decides whether an unknown key is an error or a newer format.
+                    unknownKey ??= key;
+                    r.SkipValue();
+                    continue;
+                }
+                // A later duplicate would overwrite an earlier slot, but the canonical reader rejects duplicates first.
+                switch (r.PeekState())
+                {
+                    case CborReaderState.UnsignedInteger:
+                        numbers[slot] = r.ReadUInt64();
+                        kinds[slot] = FieldKind.UInt;
+                        break;
+                    case CborReaderState.TextString:
+                        var text = r.ReadTextString();
+                        switch (slot)
+                        {
+                            case SlotM:
+                                meterText = text;
+                                break;
+                            case SlotDir:
+                                dirText = text;
+                                break;
+                            case SlotQ:
+                                qText = text;
+                                break;
+                        }
+                        kinds[slot] = FieldKind.Text;
+                        break;
+                    default:
+                        kinds[slot] = FieldKind.Other;
+                        r.SkipValue();
+                        break;
+                }
+            }
+            r.ReadEndMap();
+            trailing = r.BytesRemaining != 0;
+            return null;
+        }
+        catch (CborContentException e)
+        {
+            // Unless the lenient pass finds it malformed, this is a conformance failure: unsorted or duplicate keys,
+            // non-minimal lengths, indefinite items.
+            return new Rejection(ReadingReasons.PayloadNonDeterministic, $"payload is not in deterministic encoding: {e.Message}");
+        }
+        catch (Exception e) when (e is InvalidOperationException or OverflowException)
+        {
+            return new Rejection(ReadingReasons.PayloadNonDeterministic, $"payload is not in deterministic encoding: {e.Message}");
+        }
     }
 }
