@@ -20,7 +20,7 @@ public sealed class AggregatorStats
     private static readonly Counter<long> IssuedCounter = Meter.CreateCounter<long>("greentrace.aggregator.certificates.issued");
     private static readonly Counter<long> CertifiedWhCounter = Meter.CreateCounter<long>("greentrace.aggregator.energy.certified", "Wh");
 
-    private long _consumed, _alreadyCertified, _duplicates, _rejected, _certificates, _supplementary, _readingsCertified, _whCertified;
+    private long _consumed, _alreadyCertified, _duplicates, _rejected, _consumption, _certificates, _supplementary, _readingsCertified, _whCertified;
 
     public long Consumed => Interlocked.Read(ref _consumed);
 
@@ -30,6 +30,9 @@ public sealed class AggregatorStats
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
     public long Rejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>Consumption readings: valid, used for matching, not certified.</summary>
+    public long Consumption => Interlocked.Read(ref _consumption);
 
     public long Certificates => Interlocked.Read(ref _certificates);
 
@@ -55,6 +58,12 @@ public sealed class AggregatorStats
     {
         Interlocked.Increment(ref _duplicates);
         SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "duplicate"));
+    }
+
+    internal void CountConsumption()
+    {
+        Interlocked.Increment(ref _consumption);
+        SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "consumption"));
     }
 
     internal void CountRejected()
@@ -113,13 +122,13 @@ public sealed class HourlyAggregator
 
         var decoded = ReadingCodec.Decode(record.Value);
         var device = decoded.IsOk ? _devices.Find(decoded.Value.Reading.MeterId) : null;
-        // Both the reading and the meter must be generation: HourlyAggregation.Issue refuses anything else, and a
-        // window it refuses would fail every close (and every replay) instead of this one record.
+        // The reading's direction must be its meter's (the gateway checks it too; a window that
+        // HourlyAggregation refuses would fail every close and every replay instead of this one record).
         Rejection? rejection = !decoded.IsOk ? decoded.Error
             : device is null ? new Rejection("aggregator-meter-unknown", $"meter '{decoded.Value.Reading.MeterId}' is not registered")
-            : decoded.Value.Reading.Direction != EnergyDirection.Generation || device.Direction != EnergyDirection.Generation
-                ? new Rejection("aggregator-not-generation", "only generation readings of generation meters are certified")
-            : _issuers.ForZone(device.GridZone) is null ? new Rejection("aggregator-no-issuer", $"no issuer is configured for zone '{device.GridZone}'")
+            : decoded.Value.Reading.Direction != device.Direction
+                ? new Rejection("aggregator-direction-mismatch", $"a {decoded.Value.Reading.Direction} reading from a meter registered for {device.Direction}")
+            : device.Direction == EnergyDirection.Generation && _issuers.ForZone(device.GridZone) is null ? new Rejection("aggregator-no-issuer", $"no issuer is configured for zone '{device.GridZone}'")
             : null;
         if (rejection is not null)
         {
@@ -127,6 +136,12 @@ public sealed class HourlyAggregator
             return rejection;
         }
         var reading = decoded.Value.Reading;
+        if (reading.Direction == EnergyDirection.Consumption)
+        {
+            // Valid, and kept on the readings stream for hourly matching, but nothing to certify: certificates are for generation.
+            Stats.CountConsumption();
+            return null;
+        }
         var seqKey = (reading.MeterId, reading.Sequence);
 
         // A sequence number names one reading forever: seen again with the same content it is a

@@ -79,5 +79,7 @@ public sealed class DemoTests(DemoFixture demo) : IClassFixture<DemoFixture>
     {
         Assert.Equal(2, (await CliRunner.RunAsync(null, "demo", "--meters", "0")).ExitCode);
         Assert.Equal(2, (await CliRunner.RunAsync(null, "demo", "--meters", "many")).ExitCode);
+        var today = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(2, (await CliRunner.RunAsync(null, "demo", "--start", today)).ExitCode); // an hour not yet over is never certified
     }
 }

@@ -57,6 +57,13 @@ public static class DemoCommand
         }
         // Colour and a live display only on a terminal; a pipe, a file or a test gets plain text.
         var terminal = ReferenceEquals(console, CliConsole.System) && !Console.IsOutputRedirected;
+        var lastDay = (options.StartDay ?? DateOnly.FromDateTime(DateTime.UtcNow.Date).AddDays(-options.Days)).AddDays(options.Days - 1);
+        if (lastDay >= DateOnly.FromDateTime(DateTime.UtcNow.Date))
+        {
+            // A certificate is issued only for an hour that is over, so a run into today or later could never finish.
+            await console.Error.WriteLineAsync($"error: the simulated days must have ended; the last would be {lastDay:yyyy-MM-dd} (UTC today is {DateTime.UtcNow:yyyy-MM-dd})").ConfigureAwait(false);
+            return ExitCodes.Unusable;
+        }
         var ansi = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(console.Out),

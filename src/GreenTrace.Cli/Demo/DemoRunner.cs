@@ -154,7 +154,7 @@ public sealed class DemoRunner
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
 
             var sim = publisher.Stats;
-            var reconciliation = Reconcile(gateway.Stats, node, archive, aggregator.Stats);
+            var reconciliation = Reconcile(gateway.Stats, node, archive, aggregator.Stats, devices);
             var (bundlePath, trustPath, report) = await WriteBundleAsync(node, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
             var checkpoint = node.LatestCheckpoint()!;
             return new DemoResult(
@@ -171,8 +171,8 @@ public sealed class DemoRunner
         }
     }
 
-    /// <summary>The books: per meter, accepted Wh = certified Wh on the ledger; every accepted reading in exactly one certificate.</summary>
-    private static List<string> Reconcile(GatewayStats gateway, LedgerNode node, SqliteReadingArchive archive, AggregatorStats aggregator)
+    /// <summary>The books: per generation meter, accepted Wh = certified Wh on the ledger; every accepted generation reading in exactly one certificate.</summary>
+    private static List<string> Reconcile(GatewayStats gateway, LedgerNode node, SqliteReadingArchive archive, AggregatorStats aggregator, DeviceDirectory devices)
     {
         var errors = new List<string>();
         var ledgerWh = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -185,7 +185,9 @@ public sealed class DemoRunner
                 ledgerReadings += c.ReadingCount;
             }
         }
-        var accepted = gateway.AcceptedWhByMeter;
+        // Consumption is accepted for matching, not certified: only generation meters' books must balance.
+        var accepted = gateway.AcceptedWhByMeter.Where(kv => devices.Find(kv.Key)?.Direction == Core.Readings.EnergyDirection.Generation)
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         foreach (var meter in accepted.Keys.Union(ledgerWh.Keys).Order(StringComparer.Ordinal))
         {
             var a = accepted.GetValueOrDefault(meter);
@@ -193,8 +195,8 @@ public sealed class DemoRunner
             if (a != l)
                 errors.Add($"meter {meter}: {a} Wh accepted but {l} Wh certified on the ledger");
         }
-        if (ledgerReadings != gateway.Accepted)
-            errors.Add($"{gateway.Accepted} readings accepted but {ledgerReadings} in certificates on the ledger");
+        if (ledgerReadings != gateway.Accepted - aggregator.Consumption)
+            errors.Add($"{gateway.Accepted - aggregator.Consumption} generation readings accepted but {ledgerReadings} in certificates on the ledger");
         var archived = archive.TotalsByMeter();
         if (archived.Values.Sum(t => t.Readings) != ledgerReadings)
             errors.Add($"the reading archive holds {archived.Values.Sum(t => t.Readings)} readings, the ledger's certificates {ledgerReadings}");

@@ -259,7 +259,7 @@ public sealed class HourlyAggregatorTests : IDisposable
     }
 
     [Fact]
-    public async Task RecordsTheAggregatorCannotCertifyAreRejectedWithAReasonNotFatal()
+    public async Task RecordsTheAggregatorCannotCertifyAreRejectedWithAReasonNotFatalAndConsumptionIsSkipped()
     {
         using var consumptionMeter = new TestMeter(_b.Id + "-con", EnergyDirection.Consumption);
         using var unregistered = new TestMeter("meter-unregistered");
@@ -284,10 +284,11 @@ public sealed class HourlyAggregatorTests : IDisposable
         await rig.DrainAsync(engine, consumer);
 
         Assert.Equal(
-            ["aggregator-meter-unknown", "aggregator-not-generation", "aggregator-not-generation", ReadingReasons.CoseMalformed],
+            ["aggregator-direction-mismatch", "aggregator-meter-unknown", ReadingReasons.CoseMalformed],
             codes.OfType<string>().Order(StringComparer.Ordinal));
-        Assert.Equal(2, codes.Count(c => c is null));
-        Assert.Equal(4, engine.Stats.Rejected);
+        Assert.Equal(3, codes.Count(c => c is null)); // two good readings and one consumption reading
+        Assert.Equal(3, engine.Stats.Rejected);
+        Assert.Equal(1, engine.Stats.Consumption);
         var cert = Assert.Single(rig.Issued);
         Assert.Equal(_a.Id, cert.MeterId);
         Assert.Equal(2, cert.ReadingCount);
