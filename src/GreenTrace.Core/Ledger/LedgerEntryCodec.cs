@@ -17,7 +17,6 @@ public static class LedgerEntryCodec
 {
     public const string ContentType = "application/greentrace-entry+cbor";
     public const int FormatVersion = 1;
-    private static readonly CoseHeaderValue Es256 = CoseHeaderValue.FromInt32(-7);
 
     public static byte[] SignDeviceRegistered(DeviceInfo device, string issuerId, ECDsa issuerKey, long registeredAt)
     {
@@ -47,7 +46,7 @@ public static class LedgerEntryCodec
         }
         try
         {
-            if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.Algorithm, out var alg) || !alg.EncodedValue.Span.SequenceEqual(Es256.EncodedValue.Span))
+            if (!CoseEs256.HasProtectedEs256(message))
                 throw new FormatException("protected header must set alg to ES256");
             if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.ContentType, out var ct) || ct.GetValueAsString() != ContentType)
                 throw new FormatException($"protected content type must be '{ContentType}'");
@@ -94,13 +93,7 @@ public static class LedgerEntryCodec
         w.WriteTextString(kind.ToString());
         w.WriteEndMap();
 
-        var headers = new CoseHeaderMap
-        {
-            [CoseHeaderLabel.Algorithm] = Es256,
-            [CoseHeaderLabel.ContentType] = CoseHeaderValue.FromString(ContentType),
-            [CoseHeaderLabel.KeyIdentifier] = CoseHeaderValue.FromBytes(System.Text.Encoding.UTF8.GetBytes(authorId)),
-        };
-        return CoseSign1Message.SignEmbedded(w.Encode(), new CoseSigner(key, HashAlgorithmName.SHA256, headers));
+        return CoseEs256.Sign(w.Encode(), authorId, key, ContentType);
     }
 
     private static void WriteDevice(CborWriter w, DeviceInfo d)

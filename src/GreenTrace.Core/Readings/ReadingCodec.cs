@@ -2,6 +2,7 @@ using System.Formats.Cbor;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
 using System.Text;
+using GreenTrace.Core.Serialization;
 
 namespace GreenTrace.Core.Readings;
 
@@ -52,7 +53,6 @@ public static class ReadingCodec
 {
     private const int CoseSign1Tag = 18;
     private const byte CoseSign1TagByte = 0xD2; // major type 6, value 18, in one byte
-    private static readonly CoseHeaderValue Es256 = CoseHeaderValue.FromInt32(-7);
 
     private static readonly string[] RequiredKeys = ["v", "m", "seq", "start", "end", "wh", "reg", "dir", "q"];
 
@@ -127,13 +127,7 @@ public static class ReadingCodec
     /// <summary>Signs an arbitrary payload with the reading envelope; the fault injector and tests use it to build hostile readings.</summary>
     public static byte[] SignPayload(byte[] payload, string kid, ECDsa key)
     {
-        var protectedHeaders = new CoseHeaderMap
-        {
-            [CoseHeaderLabel.Algorithm] = Es256,
-            [CoseHeaderLabel.KeyIdentifier] = CoseHeaderValue.FromBytes(Encoding.UTF8.GetBytes(kid)),
-        };
-        var signer = new CoseSigner(key, HashAlgorithmName.SHA256, protectedHeaders);
-        return CoseSign1Message.SignEmbedded(payload, signer);
+        return CoseEs256.Sign(payload, kid, key);
     }
 
     /// <summary>Decodes and checks the format of a reading; the signature is checked separately, once the meter's key is known.</summary>
@@ -157,7 +151,7 @@ public static class ReadingCodec
         if (span[0] != CoseSign1TagByte)
             return Result<DecodedReading>.Fail(ReadingReasons.CoseUntagged, $"COSE_Sign1 must carry CBOR tag {CoseSign1Tag}");
 
-        if (!message.ProtectedHeaders.TryGetValue(CoseHeaderLabel.Algorithm, out var alg) || !alg.EncodedValue.Span.SequenceEqual(Es256.EncodedValue.Span))
+        if (!CoseEs256.HasProtectedEs256(message))
             return Result<DecodedReading>.Fail(ReadingReasons.CoseAlgorithm, "protected header must set alg to ES256 (-7)");
         // Only what the format names may ride along: anything else (crit, counter signatures, padding)
         // would be unsigned or not understood, and would give one reading many byte forms.
