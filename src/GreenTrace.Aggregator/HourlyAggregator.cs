@@ -162,6 +162,11 @@ public sealed class HourlyAggregator
         }
 
         var key = (reading.MeterId, reading.HourStart);
+        if (state.Windows.TryGetValue(key, out var open) && !FitsBetween(open, reading))
+        {
+            Stats.CountRejected();
+            return new Rejection("aggregator-interval-overlap", $"meter '{reading.MeterId}' reading {reading.Sequence} overlaps a reading of another sequence in its hour, or runs against sequence order");
+        }
         if (!state.Windows.TryGetValue(key, out var window))
         {
             // A window opened after its hour has passed the watermark holds late readings: it stays
@@ -174,6 +179,20 @@ public sealed class HourlyAggregator
         state.OpenSequences.Add(seqKey, reading.HourStart);
         state.Watermark = Math.Max(state.Watermark, reading.End);
         return null;
+
+        // Sequence order is time order: the readings just before and after this one in sequence must end before it starts and start after it ends.
+        static bool FitsBetween(Window w, Reading r)
+        {
+            var (before, after) = (default(Reading), default(Reading));
+            foreach (var (seq, entry) in w.Readings)
+            {
+                if (seq < r.Sequence)
+                    before = entry.Reading.Reading;
+                else if (after is null)
+                    after = entry.Reading.Reading;
+            }
+            return (before is null || before.End <= r.Start) && (after is null || r.End <= after.Start);
+        }
 
         Rejection Conflict(Reading r, string what)
         {

@@ -22,6 +22,7 @@ public static class AggregationReasons
     public const string HourMismatch = "aggregation-hour";
     public const string Direction = "aggregation-direction";
     public const string DuplicateSequence = "aggregation-duplicate-sequence";
+    public const string Overlap = "aggregation-overlap";
     public const string Overflow = "aggregation-overflow";
 }
 
@@ -58,6 +59,9 @@ public static class HourlyAggregation
                 return Result<CertificateWithReadings>.Fail(AggregationReasons.Direction, "only generation readings of a generation meter are certified");
             if (i > 0 && ordered[i - 1].Reading.Sequence == r.Sequence)
                 return Result<CertificateWithReadings>.Fail(AggregationReasons.DuplicateSequence, $"sequence {r.Sequence} appears twice");
+            // Later sequence numbers cover later time: the same energy must not be counted under two numbers.
+            if (i > 0 && r.Start < ordered[i - 1].Reading.End)
+                return Result<CertificateWithReadings>.Fail(AggregationReasons.Overlap, $"reading {r.Sequence} starts before reading {ordered[i - 1].Reading.Sequence} ends");
             try
             {
                 total = checked(total + r.EnergyWh);

@@ -69,16 +69,12 @@ public class HourlyAggregationTests
     }
 
     [Fact]
-    public void SequenceOrderIsNumericNotByTime()
+    public void ALaterSequenceCoveringAnEarlierIntervalIsAggregationOverlap()
     {
-        // Sequence decides the tree order even if a meter's clock made a later sequence cover an earlier interval.
+        // Sequence order is time order (the gateway enforces it too): anything else could count one interval twice.
         DecodedReading[] readings = [Decoded(At(Hour + 900, 7)), Decoded(At(Hour, 8))];
 
-        var result = Issue(readings);
-
-        Assert.True(result.IsOk, result.ToString());
-        Assert.Equal([7UL, 8UL], result.Value.Readings.Select(r => r.Reading.Sequence));
-        Assert.Equal(MerkleTree.Root([readings[0].Encoded.ToArray(), readings[1].Encoded.ToArray()]), result.Value.Certificate.ReadingRoot);
+        Assert.Equal(AggregationReasons.Overlap, Issue(readings).Error?.Code);
     }
 
     [Fact]
@@ -165,6 +161,15 @@ public class HourlyAggregationTests
         DecodedReading[] readings = [.. FourQuarters(), Decoded(At(Hour + 900, 102, wh: 651))];
 
         Assert.Equal(AggregationReasons.DuplicateSequence, Issue(readings).Error?.Code);
+    }
+
+    [Fact]
+    public void OverlappingIntervalsUnderTwoSequencesAreAggregationOverlap()
+    {
+        // Firmware re-signing a buffered interval under a new number must not count its energy twice.
+        DecodedReading[] readings = [Decoded(At(Hour, 1)), Decoded(At(Hour, 2))];
+
+        Assert.Equal(AggregationReasons.Overlap, Issue(readings).Error?.Code);
     }
 
     [Fact]

@@ -382,4 +382,32 @@ public sealed class HourlyAggregatorTests : IDisposable
         var onLedger = Assert.Single(rig.LedgerCertificates());
         Assert.Equal(400ul, onLedger.FaceValueWh);
     }
+
+    [Fact]
+    public async Task AReadingOverlappingAnotherOfItsHourIsRefusedNotCountedTwice()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        var readings = Enumerable.Range(0, 4).Select(_ => a.Next(100)).ToList();
+        await rig.ProduceAsync(readings[0].Encoded);
+        await rig.ProduceAsync(readings[1].Encoded);
+        // The second quarter again, under a new sequence number.
+        await rig.ProduceAsync(_a.Sign(readings[1].Reading with { Sequence = 50, RegisterWh = readings[1].Reading.RegisterWh + 100 }));
+        await rig.ProduceAsync(readings[2].Encoded);
+        await rig.ProduceAsync(readings[3].Encoded);
+
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        var codes = new List<string>();
+        while (consumer.Consume(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken) is { } record)
+        {
+            if (engine.Add(record) is { } why)
+                codes.Add(why.Code);
+        }
+        await rig.DrainAsync(engine, consumer);
+
+        Assert.Equal(["aggregator-interval-overlap"], codes);
+        var cert = Assert.Single(rig.Issued);
+        Assert.Equal((4, 400ul), (cert.ReadingCount, cert.FaceValueWh));
+    }
 }
