@@ -162,12 +162,15 @@ public sealed class HourlyAggregator
         }
 
         var key = (reading.MeterId, reading.HourStart);
-        if (state.Windows.TryGetValue(key, out var open) && !FitsBetween(open, reading))
+        if (state.Windows.TryGetValue(key, out var window))
         {
-            Stats.CountRejected();
-            return new Rejection("aggregator-interval-overlap", $"meter '{reading.MeterId}' reading {reading.Sequence} overlaps a reading of another sequence in its hour, or runs against sequence order");
+            if (!FitsBetween(window, reading))
+            {
+                Stats.CountRejected();
+                return new Rejection("aggregator-interval-overlap", $"meter '{reading.MeterId}' reading {reading.Sequence} overlaps a reading of another sequence in its hour, or runs against sequence order");
+            }
         }
-        if (!state.Windows.TryGetValue(key, out var window))
+        else
         {
             // A window opened after its hour has passed the watermark holds late readings: it stays
             // open for the allowed lateness from now, so a meter's backlog after an outage becomes

@@ -132,9 +132,11 @@ public sealed class GatewayService : BackgroundService
             return;
         var message = e.ApplicationMessage;
         var started = Stopwatch.GetTimestamp();
-        // Copy out of MQTTnet's buffer; the bytes outlive this callback on the stream.
-        var payload = message.Payload.Length > _options.MaxReadingBytes ? Array.Empty<byte>() : message.Payload.ToArray();
-        var outcome = payload.Length == 0 && message.Payload.Length > _options.MaxReadingBytes
+        // Copy out of MQTTnet's buffer (the bytes outlive this callback on the stream). An oversized message keeps
+        // its first bytes only: enough to investigate on the rejected stream, not enough to flood it.
+        var oversized = message.Payload.Length > _options.MaxReadingBytes;
+        var payload = (oversized ? message.Payload.Slice(0, _options.MaxReadingBytes) : message.Payload).ToArray();
+        var outcome = oversized
             ? ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{message.Payload.Length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", TopicRules.MeterOfTopic(message.Topic))
             : _validator.Validate(message.Topic, payload);
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -147,9 +149,7 @@ public sealed class GatewayService : BackgroundService
                     _validator.Commit(outcome);
                     break;
                 case Verdict.Rejected:
-                    // Oversized messages keep their first bytes only: enough to investigate, not enough to flood the stream.
-                    var raw = payload.Length > 0 ? payload : message.Payload.Slice(0, Math.Min(message.Payload.Length, _options.MaxReadingBytes)).ToArray();
-                    var record = new RejectedReading(outcome.Rejection!.Code, outcome.Rejection.Message, _options.ClientId, message.Topic, outcome.MeterId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), raw);
+                    var record = new RejectedReading(outcome.Rejection!.Code, outcome.Rejection.Message, _options.ClientId, message.Topic, outcome.MeterId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), payload);
                     await _producer!.ProduceAsync(Topics.RejectedReadings, outcome.MeterId ?? message.Topic, record.ToJsonBytes()).ConfigureAwait(false);
                     break;
             }

@@ -46,9 +46,9 @@ public sealed class ReadingValidator
 
     public ValidationOutcome Validate(string topic, ReadOnlyMemory<byte> payload)
     {
-        if (payload.Length > _options.MaxReadingBytes)
-            return ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{payload.Length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", TopicRules.MeterOfTopic(topic));
         var topicMeter = TopicRules.MeterOfTopic(topic);
+        if (payload.Length > _options.MaxReadingBytes)
+            return ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{payload.Length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", topicMeter);
         if (topicMeter is null)
             return ValidationOutcome.Reject(GatewayReasons.TopicInvalid, $"'{topic}' is not a readings topic");
 
@@ -77,13 +77,14 @@ public sealed class ReadingValidator
                     ? new ValidationOutcome(Verdict.Duplicate, reading.MeterId, decoded.Value, null)
                     : ValidationOutcome.Reject(GatewayReasons.SequenceConflict, $"sequence {reading.Sequence} was already accepted with other content", reading.MeterId);
             }
-            if (history.Last is { } last && reading.Sequence <= last.Sequence)
+            var last = history.Last;
+            if (last is not null && reading.Sequence <= last.Sequence)
                 return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is not after the last accepted {last.Sequence}", reading.MeterId);
 
             if (Array.IndexOf(_options.AllowedIntervalSeconds, (int)reading.IntervalSeconds) < 0)
                 return ValidationOutcome.Reject(GatewayReasons.IntervalLength, $"interval of {reading.IntervalSeconds}s is not one of {string.Join(", ", _options.AllowedIntervalSeconds)}", reading.MeterId);
-            if (history.Last is { } previous && reading.Start < previous.End)
-                return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {previous.End}", reading.MeterId);
+            if (last is not null && reading.Start < last.End)
+                return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {last.End}", reading.MeterId);
             var now = _time.GetUtcNow().ToUnixTimeSeconds();
             if (reading.End > now + _options.MaxClockSkewSeconds)
                 return ValidationOutcome.Reject(GatewayReasons.TimestampFuture, $"interval ends {reading.End - now}s in the future", reading.MeterId);
@@ -93,13 +94,13 @@ public sealed class ReadingValidator
             var maxWh = device.CapacityW * (reading.IntervalSeconds / 3600.0) * _options.CapacityHeadroom;
             if (reading.EnergyWh > maxWh)
                 return ValidationOutcome.Reject(GatewayReasons.EnergyImplausible, $"{reading.EnergyWh} Wh in {reading.IntervalSeconds}s exceeds what {device.CapacityW} W can deliver", reading.MeterId);
-            if (history.Last is { } prior)
+            if (last is not null)
             {
                 // Consecutive readings must add up exactly; across a gap the register may only have grown by at least this interval's energy.
-                var expected = (decimal)prior.RegisterWh + reading.EnergyWh;
-                var consistent = reading.Sequence == prior.Sequence + 1 ? reading.RegisterWh == expected : reading.RegisterWh >= expected;
+                var expected = (decimal)last.RegisterWh + reading.EnergyWh;
+                var consistent = reading.Sequence == last.Sequence + 1 ? reading.RegisterWh == expected : reading.RegisterWh >= expected;
                 if (!consistent)
-                    return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {prior.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
+                    return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {last.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
             }
         }
         return new ValidationOutcome(Verdict.Accepted, reading.MeterId, decoded.Value, null);

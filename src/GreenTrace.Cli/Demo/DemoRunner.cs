@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using GreenTrace.Aggregator;
 using GreenTrace.Core;
+using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Proofs;
@@ -132,9 +133,7 @@ public sealed class DemoRunner
 
             await ShowProgressAsync(async () =>
             {
-                stage = "connecting meters";
-                await publisher.ConnectAsync(ct).ConfigureAwait(false);
-                stage = "publishing readings";
+                stage = "publishing readings"; // RunAsync connects the meters first
                 await publisher.RunAsync(plan, ct).ConfigureAwait(false);
                 await publisher.DisconnectAsync(ct).ConfigureAwait(false);
 
@@ -154,8 +153,10 @@ public sealed class DemoRunner
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
 
             var sim = publisher.Stats;
-            var reconciliation = Reconcile(gateway.Stats, node, archive, aggregator.Stats, devices);
-            var (bundlePath, trustPath, report) = await WriteBundleAsync(node, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
+            // The ledger's own record, read once: the books are balanced against it and the bundle proves one of it.
+            var certificates = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
+            var reconciliation = Reconcile(gateway.Stats, certificates, archive, aggregator.Stats, devices);
+            var (bundlePath, trustPath, report) = await WriteBundleAsync(node, certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
             var checkpoint = node.LatestCheckpoint()!;
             return new DemoResult(
                 fleet.Meters.Count, plan.Start, plan.Start.AddSeconds((double)plan.Intervals * fleet.IntervalSeconds),
@@ -172,18 +173,15 @@ public sealed class DemoRunner
     }
 
     /// <summary>The books: per generation meter, accepted Wh = certified Wh on the ledger; every accepted generation reading in exactly one certificate.</summary>
-    private static List<string> Reconcile(GatewayStats gateway, LedgerNode node, SqliteReadingArchive archive, AggregatorStats aggregator, DeviceDirectory devices)
+    private static List<string> Reconcile(GatewayStats gateway, IReadOnlyList<GranularCertificate> certificates, SqliteReadingArchive archive, AggregatorStats aggregator, DeviceDirectory devices)
     {
         var errors = new List<string>();
         var ledgerWh = new Dictionary<string, long>(StringComparer.Ordinal);
         long ledgerReadings = 0;
-        foreach (var entry in node.Entries())
+        foreach (var c in certificates)
         {
-            if (entry.Certificate is { } c)
-            {
-                ledgerWh[c.MeterId] = ledgerWh.GetValueOrDefault(c.MeterId) + (long)c.FaceValueWh;
-                ledgerReadings += c.ReadingCount;
-            }
+            ledgerWh[c.MeterId] = ledgerWh.GetValueOrDefault(c.MeterId) + (long)c.FaceValueWh;
+            ledgerReadings += c.ReadingCount;
         }
         // Consumption is accepted for matching, not certified: only generation meters' books must balance.
         var accepted = gateway.AcceptedWhByMeter.Where(kv => devices.Find(kv.Key)?.Direction == Core.Readings.EnergyDirection.Generation)
@@ -205,11 +203,10 @@ public sealed class DemoRunner
         return errors;
     }
 
-    private static async Task<(string Bundle, string Trust, VerificationReport Report)> WriteBundleAsync(LedgerNode node, SqliteReadingArchive archive, Membership membership, string outDir, CancellationToken ct)
+    private static async Task<(string Bundle, string Trust, VerificationReport Report)> WriteBundleAsync(LedgerNode node, IReadOnlyList<GranularCertificate> certificates, SqliteReadingArchive archive, Membership membership, string outDir, CancellationToken ct)
     {
         // The bundle a buyer would most likely ask for: the sunniest (largest) certificate's largest reading.
-        var best = node.Entries().Select(e => e.Certificate).OfType<Core.Certificates.GranularCertificate>()
-            .OrderByDescending(c => c.FaceValueWh).ThenBy(c => c.IdHex, StringComparer.Ordinal).FirstOrDefault()
+        var best = certificates.OrderByDescending(c => c.FaceValueWh).ThenBy(c => c.IdHex, StringComparer.Ordinal).FirstOrDefault()
             ?? throw new InvalidOperationException("the ledger holds no certificate to prove");
         var readings = archive.Load(best.Id) ?? throw new InvalidOperationException($"certificate {best.IdHex} has no archived readings");
         var largest = Enumerable.Range(0, readings.Count)

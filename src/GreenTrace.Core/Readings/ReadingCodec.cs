@@ -125,10 +125,7 @@ public static class ReadingCodec
     }
 
     /// <summary>Signs an arbitrary payload with the reading envelope; the fault injector and tests use it to build hostile readings.</summary>
-    public static byte[] SignPayload(byte[] payload, string kid, ECDsa key)
-    {
-        return CoseEs256.Sign(payload, kid, key);
-    }
+    public static byte[] SignPayload(byte[] payload, string kid, ECDsa key) => CoseEs256.Sign(payload, kid, key);
 
     /// <summary>Decodes and checks the format of a reading; the signature is checked separately, once the meter's key is known.</summary>
     public static Result<DecodedReading> Decode(ReadOnlyMemory<byte> encoded)
