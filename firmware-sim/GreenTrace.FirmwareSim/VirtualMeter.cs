@@ -113,6 +113,9 @@ public sealed class VirtualMeter : IDisposable
     /// <summary>The private key as PKCS#8 DER, for the fleet file.</summary>
     public byte[] ExportPrivateKeyPkcs8() => _key.ExportPkcs8PrivateKey();
 
+    /// <summary>This meter's MQTT password (see <see cref="MeterCredentials"/>).</summary>
+    public string MqttPassword() => MeterCredentials.Password(Id, _key);
+
     /// <summary>Signs an arbitrary reading with this meter's key without touching its state (fault injection).</summary>
     internal byte[] SignDetached(Reading reading)
     {
