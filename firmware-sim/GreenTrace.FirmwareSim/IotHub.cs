@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace GreenTrace.FirmwareSim;
@@ -12,6 +13,9 @@ namespace GreenTrace.FirmwareSim;
 /// </summary>
 public static class IotHub
 {
+    // Base64 keys keep their '+' and '/' readable instead of \u002B; the lines are files, not HTML.
+    private static readonly JsonSerializerOptions ImportJson = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public const string ApiVersion = "2021-04-12";
 
     public const int DefaultPort = 8883;
@@ -76,7 +80,7 @@ public static class IotHub
                         secondaryKey = Convert.ToBase64String(meter.IotHubSecondaryDeviceKey()),
                     },
                 },
-            }));
+            }, ImportJson));
             builder.Append('\n');
         }
         return builder.ToString();

@@ -6,6 +6,15 @@ namespace GreenTrace.FirmwareSim;
 /// <param name="Speed">Simulated seconds per real second; null publishes as fast as the broker acknowledges.</param>
 public sealed record RunPlan(DateTimeOffset Start, int Intervals, double? Speed = null)
 {
+    /// <summary>
+    /// Simulated time is the wall clock: each interval is published when it has really ended. A start in the past
+    /// catches up as fast as the broker takes it, then follows the clock.
+    /// </summary>
+    public bool FollowsWallClock { get; init; }
+
+    /// <summary>A real-time run from <paramref name="start"/> (e.g. the current interval, <see cref="AlignDown"/> of now).</summary>
+    public static RunPlan RealTime(DateTimeOffset start, int intervals) => new(start, intervals, Speed: 1) { FollowsWallClock = true };
+
     /// <summary>A whole UTC day.</summary>
     public static RunPlan ForDay(DateOnly day, int intervalSeconds = 900, double? speed = null) =>
         new(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), 86400 / intervalSeconds, speed);
@@ -38,6 +47,8 @@ public sealed class SimulationClock
         ArgumentOutOfRangeException.ThrowIfNegative(plan.Intervals);
         if (plan.Speed is { } speed && !(double.IsFinite(speed) && speed > 0))
             throw new ArgumentOutOfRangeException(nameof(plan), speed, "speed must be a positive number of simulated seconds per real second");
+        if (plan.FollowsWallClock && plan.Speed != 1)
+            throw new ArgumentException("a run that follows the wall clock runs at speed 1", nameof(plan));
         Plan = plan;
         IntervalSeconds = intervalSeconds;
         _time = timeProvider ?? TimeProvider.System;
@@ -63,8 +74,16 @@ public sealed class SimulationClock
     public TimeSpan DueAfter(int index) =>
         Plan.Speed is { } speed ? TimeSpan.FromSeconds((index + 1.0) * IntervalSeconds / speed) : TimeSpan.Zero;
 
-    /// <summary>Marks the real-time origin of the run.</summary>
-    public void Start() => _startedAt = _time.GetTimestamp();
+    /// <summary>Marks the real-time origin of the run: now, or for a wall-clock run the moment the plan starts (which may be past).</summary>
+    public void Start()
+    {
+        _startedAt = _time.GetTimestamp();
+        if (Plan.FollowsWallClock)
+        {
+            var since = _time.GetUtcNow() - Plan.Start;
+            _startedAt -= (long)(since.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
 
     /// <summary>How far real time is behind schedule for an interval (zero when on time or unpaced).</summary>
     public TimeSpan Lag(int index)

@@ -31,6 +31,8 @@ public static class CliApp
         root.Subcommands.Add(VerifyCommand.Create(console));
         root.Subcommands.Add(ReadingCommand.Create(console));
         root.Subcommands.Add(MerkleCommand.Create(console));
+        root.Subcommands.Add(SimCommand.Create(console));
+        root.Subcommands.Add(FleetCommand.Create(console));
         return root;
     }
 
@@ -39,7 +41,13 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(console);
         var root = Build(console);
         var parsed = root.Parse(args);
-        var config = new InvocationConfiguration { Output = console.Out, Error = console.Error };
+        var config = new InvocationConfiguration
+        {
+            Output = console.Out,
+            Error = console.Error,
+            // After Ctrl+C a command gets this long to save its state (the simulator's fleet and buffers) before the process ends.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(20),
+        };
         if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.HelpAction)
         {
             foreach (var error in parsed.Errors)

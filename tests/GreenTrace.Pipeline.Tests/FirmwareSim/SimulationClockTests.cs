@@ -58,4 +58,45 @@ public class SimulationClockTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
     }
+
+    /// <summary>A clock whose wall time and monotonic timestamp move only when the test says.</summary>
+    private sealed class SteppedTime(DateTimeOffset now) : TimeProvider
+    {
+        private long _ticks;
+
+        public DateTimeOffset Now { get; private set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+
+        public override long GetTimestamp() => _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public void Advance(TimeSpan by)
+        {
+            Now += by;
+            _ticks += by.Ticks;
+        }
+    }
+
+    [Fact]
+    public void A_real_time_run_releases_each_interval_when_it_has_really_ended()
+    {
+        // Seven minutes into the 12:00 interval: it is due at 12:15, eight minutes from now.
+        var time = new SteppedTime(new DateTimeOffset(2025, 1, 1, 12, 7, 0, TimeSpan.Zero));
+        var start = RunPlan.AlignDown(time.GetUtcNow(), 900);
+        var clock = new SimulationClock(RunPlan.RealTime(start, 8), 900, time);
+        clock.Start();
+        Assert.True(clock.WaitUntilDueAsync(0, TestContext.Current.CancellationToken) is { IsCompleted: false });
+        time.Advance(TimeSpan.FromMinutes(8));
+        Assert.True(clock.WaitUntilDueAsync(0, TestContext.Current.CancellationToken).IsCompletedSuccessfully);
+        Assert.Equal(TimeSpan.Zero, clock.Lag(0));
+
+        // Started two hours late, it catches up at once and reports how far behind it is.
+        var late = new SimulationClock(RunPlan.RealTime(start.AddHours(-2), 12), 900, time);
+        late.Start();
+        Assert.True(late.WaitUntilDueAsync(0, TestContext.Current.CancellationToken).IsCompletedSuccessfully);
+        Assert.Equal(TimeSpan.FromMinutes(120 + 15 - 15), late.Lag(0));
+        Assert.Throws<ArgumentException>(() => new SimulationClock(new RunPlan(start, 4, Speed: 60) { FollowsWallClock = true }, 900));
+    }
 }
