@@ -29,6 +29,11 @@ public sealed class DemoTests(DemoFixture demo) : IClassFixture<DemoFixture>
         Assert.True(R.RefusedByBroker > 0, "wrong-topic faults must be refused by the broker");
         Assert.True(R.Duplicates > 0, "duplicates were injected");
         Assert.Contains("signature-invalid", R.RejectedByReason.Keys);
+        // The faults added for rehearsals are refused for their own reasons, and the books say so.
+        foreach (var reason in new[] { "timestamp-future", "register-inconsistent", "size-limit", "interval-misaligned", "cose-malformed" })
+            Assert.Contains(reason, R.RejectedByReason.Keys);
+        Assert.Equal(R.FaultsInjected[GreenTrace.FirmwareSim.Faults.FaultKind.WrongTopic], R.RefusedByBroker);
+        Assert.Contains("Every fault met its expected fate", demo.Output);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public static class DemoCommand
         var days = new Option<int?>("--days") { Description = "Simulated days of 15-minute readings (default 1)" };
         var start = new Option<DateOnly?>("--start") { Description = "First simulated day, UTC (default: the days up to yesterday)" };
         var seed = new Option<ulong?>("--seed") { Description = "Seed for keys-independent randomness: profiles, weather, faults (default 42)" };
-        var faults = new Option<double?>("--fault-rate") { Description = "Rate of each injected fault kind (tampering, forged key, garbage, duplicate, replay, misaligned, wrong topic); 0 for none (default 0.005)" };
+        var faults = new Option<double?>("--fault-rate") { Description = "Rate of each injected fault kind (tampering, forged key, garbage, duplicate, replay, misaligned, wrong topic, clock skew, counter rollback, oversized); 0 for none (default 0.005)" };
         var speed = new Option<double?>("--speed") { Description = "Simulated seconds per real second (default: as fast as possible)" };
         var data = new Option<string?>("--data") { Description = "Directory for the ledger, reading archive, fleet and keys (default ./greentrace-demo)" };
         var output = new Option<string?>("--out") { Description = "Write the proof bundle to DIR/bundle.json and the trusted keys to DIR/trust.json (default: the data directory)" };

@@ -28,6 +28,7 @@ public sealed record DemoResult(
     long ReadingsGenerated,
     long MessagesSent,
     long RefusedByBroker,
+    IReadOnlyDictionary<FaultKind, long> FaultsInjected,
     long Accepted,
     long Duplicates,
     IReadOnlyDictionary<string, long> RejectedByReason,
@@ -155,12 +156,14 @@ public sealed class DemoRunner
             var sim = publisher.Stats;
             // The ledger's own record, read once: the books are balanced against it and the bundle proves one of it.
             var certificates = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
+            var faultsInjected = sim.Snapshot().FaultsInjected;
             var reconciliation = Reconcile(gateway.Stats, certificates, archive, aggregator.Stats, devices);
+            reconciliation.AddRange(AccountForFaults(faultsInjected, sim.RefusedByBroker, gateway.Stats));
             var (bundlePath, trustPath, report) = await WriteBundleAsync(node, certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
             var checkpoint = node.LatestCheckpoint()!;
             return new DemoResult(
                 fleet.Meters.Count, plan.Start, plan.Start.AddSeconds((double)plan.Intervals * fleet.IntervalSeconds),
-                sim.ReadingsGenerated, sim.MessagesSent, sim.RefusedByBroker,
+                sim.ReadingsGenerated, sim.MessagesSent, sim.RefusedByBroker, faultsInjected,
                 gateway.Stats.Accepted, gateway.Stats.Duplicates, gateway.Stats.RejectedByReason, gateway.Stats.AcceptedWh,
                 aggregator.Stats.Certificates, aggregator.Stats.SupplementaryCertificates, aggregator.Stats.ReadingsCertified, aggregator.Stats.WhCertified,
                 node.Size, ledger.Rejected, Convert.ToBase64String(checkpoint.Root), reconciliation, bundlePath, trustPath, report, clock.Elapsed);
@@ -200,6 +203,35 @@ public sealed class DemoRunner
             errors.Add($"the reading archive holds {archived.Values.Sum(t => t.Readings)} readings, the ledger's certificates {ledgerReadings}");
         if (aggregator.Rejected > 0)
             errors.Add($"the aggregator refused {aggregator.Rejected} readings the gateway had accepted");
+        return errors;
+    }
+
+    /// <summary>
+    /// Every injected fault met the fate <see cref="FaultKinds.ExpectedGatewayOutcome"/> gives it: the broker refused the
+    /// wrong topics, the gateway rejected each other kind with its reason code and dropped the duplicates. Only faults
+    /// are refused in the demo, so the gateway's counts by reason must match the faults' exactly.
+    /// </summary>
+    private static List<string> AccountForFaults(IReadOnlyDictionary<FaultKind, long> injected, long refusedByBroker, GatewayStats gateway)
+    {
+        var errors = new List<string>();
+        var expectedRefusals = injected.Where(kv => kv.Key.ExpectedGatewayOutcome().Disposition == FaultDisposition.RefusedByBroker).Sum(kv => kv.Value);
+        if (refusedByBroker != expectedRefusals)
+            errors.Add($"faults: the broker refused {refusedByBroker} messages, {expectedRefusals} wrong-topic faults were injected");
+        var expectedDuplicates = injected.Where(kv => kv.Key.ExpectedGatewayOutcome().Disposition == FaultDisposition.DroppedAsDuplicate).Sum(kv => kv.Value);
+        // A QoS 1 redelivery is a duplicate too, so the gateway may count more, never fewer.
+        if (gateway.Duplicates < expectedDuplicates)
+            errors.Add($"faults: {expectedDuplicates} duplicates were injected but the gateway dropped only {gateway.Duplicates}");
+        var expectedByReason = injected.Where(kv => kv.Value > 0 && kv.Key.ExpectedGatewayOutcome().Disposition == FaultDisposition.Rejected)
+            .GroupBy(kv => kv.Key.ExpectedGatewayOutcome().Reason!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value), StringComparer.Ordinal);
+        var rejected = gateway.RejectedByReason;
+        foreach (var reason in expectedByReason.Keys.Union(rejected.Keys).Order(StringComparer.Ordinal))
+        {
+            var expected = expectedByReason.GetValueOrDefault(reason);
+            var actual = rejected.GetValueOrDefault(reason);
+            if (expected != actual)
+                errors.Add($"faults: expected {expected} readings rejected as {reason}, the gateway rejected {actual}");
+        }
         return errors;
     }
 

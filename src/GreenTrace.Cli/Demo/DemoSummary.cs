@@ -1,4 +1,6 @@
 using System.Globalization;
+using GreenTrace.Cli.Commands;
+using GreenTrace.FirmwareSim.Faults;
 using Spectre.Console;
 
 namespace GreenTrace.Cli.Demo;
@@ -15,12 +17,16 @@ internal static class DemoSummary
         table.AddRow("Simulated period (UTC)", $"{r.PeriodStart:yyyy-MM-dd HH:mm} – {r.PeriodEnd:yyyy-MM-dd HH:mm}");
         table.AddRow("Readings generated", N(r.ReadingsGenerated));
         table.AddRow("MQTT messages sent (incl. injected faults)", N(r.MessagesSent));
-        table.AddRow("  refused by the broker (wrong topic)", N(r.RefusedByBroker));
+        table.AddRow("Faults injected → expected fate", N(r.FaultsInjected.Values.Sum()));
+        foreach (var kind in FaultKinds.All.Where(k => r.FaultsInjected.GetValueOrDefault(k) > 0))
+            table.AddRow($"  {kind.Code()} → {Markup.Escape(SimCommand.Expectation(kind))}", N(r.FaultsInjected[kind]));
+        table.AddRow("Refused by the broker (wrong topic)", N(r.RefusedByBroker));
         table.AddRow("[green]Readings accepted[/]", N(r.Accepted));
         table.AddRow("[yellow]Readings rejected[/]", N(r.Rejected));
         foreach (var (reason, count) in r.RejectedByReason.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             table.AddRow($"  {Markup.Escape(reason)}", N(count));
         table.AddRow("Duplicates dropped", N(r.Duplicates));
+        table.AddRow("Every fault met its expected fate", r.ReconciliationErrors.Any(e => e.StartsWith("faults:", StringComparison.Ordinal)) ? "[red]NO[/]" : "[green]yes[/]");
         table.AddRow("Energy accepted", Kwh(r.AcceptedWh));
         table.AddRow("[green]Certificates issued[/]", $"{N(r.Certificates)} ({N(r.SupplementaryCertificates)} supplementary)");
         table.AddRow("Energy certified", Kwh(r.CertifiedWh));
