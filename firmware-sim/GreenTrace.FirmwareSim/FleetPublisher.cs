@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using GreenTrace.Core.Readings;
 using GreenTrace.FirmwareSim.Faults;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -79,8 +80,22 @@ public sealed class FleetPublisher : IAsyncDisposable
             options.BufferDirectory is { } dir ? MeterOutbox.Open(dir, m.Id, options.MaxBufferedPerMeter, options.SyncBufferWrites) : MeterOutbox.InMemory(m.Id, options.MaxBufferedPerMeter),
             _faults?.NewHistory()))];
         Stats = new SimulatorStats(fleet.Meters.Count, () => _clientsReleased ? 0 : _sessions.Count(s => s.Client.IsConnected));
-        foreach (var session in _sessions)
-            Recover(session);
+        try
+        {
+            foreach (var session in _sessions)
+                Recover(session);
+        }
+        catch
+        {
+            foreach (var session in _sessions)
+            {
+                session.Client.Dispose();
+                session.Gate.Dispose();
+            }
+            _faults?.Dispose();
+            _lifetime.Dispose();
+            throw;
+        }
 
         _reconnect = new ResiliencePipelineBuilder<bool> { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions<bool>
@@ -245,16 +260,26 @@ public sealed class FleetPublisher : IAsyncDisposable
         var outbox = session.Outbox;
         if (outbox.DiscardedTailBytes > 0)
             _logger.LogWarning("Meter {MeterId}: cut {Bytes} torn bytes off the end of {Path}", session.Meter.Id, outbox.DiscardedTailBytes, outbox.Path);
-        if (outbox.DroppedOnOpen > 0)
-            Stats.BufferOverflow(outbox.DroppedOnOpen);
-        if (outbox.Count == 0)
+        if (outbox.Recovered == 0)
             return;
-        Stats.BufferRecovered(outbox.Count);
-        var newest = outbox.NewestGenuine();
-        if (newest is not null && session.Meter.CatchUp(newest))
+        Stats.BufferRecovered(outbox.Recovered);
+        if (outbox.DroppedOnOpen > 0)
         {
-            _logger.LogWarning("Meter {MeterId}: its buffer holds readings up to sequence {Sequence} that the fleet file does not know (a run that did not save its fleet); continuing from there",
-                session.Meter.Id, newest.Sequence);
+            Stats.BufferChanged(-outbox.DroppedOnOpen);
+            Stats.BufferOverflow(outbox.DroppedOnOpen);
+        }
+        if (outbox.NewestGenuine() is { Reading: { } newest } message)
+        {
+            // A buffer left by another fleet with the same meter ids (one re-created in place) would send readings the
+            // registry cannot verify and move this meter's counters; better to stop than to publish it.
+            using var key = session.Meter.Device.ImportPublicKey();
+            if (!ReadingCodec.DecodeAndVerify(message.Payload, key).IsOk)
+                throw new ArgumentException($"the buffer {outbox.Path} holds readings that meter '{session.Meter.Id}' of this fleet did not sign; it belongs to another fleet (move it away)");
+            if (session.Meter.CatchUp(newest))
+            {
+                _logger.LogWarning("Meter {MeterId}: its buffer holds readings up to sequence {Sequence} that the fleet file does not know (a run that did not save its fleet); continuing from there",
+                    session.Meter.Id, newest.Sequence);
+            }
         }
         _logger.LogInformation("Meter {MeterId}: {Count} buffered messages from an earlier run go out first", session.Meter.Id, outbox.Count);
     }

@@ -65,7 +65,7 @@ internal sealed class MeterOutbox
     /// <summary>The log file, or null for an outbox kept in memory only.</summary>
     public string? Path => _path;
 
-    /// <summary>Messages found in the log when it was opened (left by an earlier run).</summary>
+    /// <summary>Messages found in the log when it was opened (left by an earlier run), before any <see cref="DroppedOnOpen"/>.</summary>
     public int Recovered { get; private set; }
 
     /// <summary>Messages dropped when the log was opened because it held more than the capacity.</summary>
@@ -118,16 +118,19 @@ internal sealed class MeterOutbox
                     WriteRecord(buffer, RemovedRecord, EncodeRemoved(_removedInFile));
                 }
                 Append(buffer);
+                // A meter that stays offline drops one message per new one: without this its log would grow forever.
+                if (ShouldCompact())
+                    Compact();
             }
             return dropped;
         }
     }
 
     /// <summary>The newest genuine reading waiting to be sent, if any.</summary>
-    public Reading? NewestGenuine()
+    public MeterMessage? NewestGenuine()
     {
         lock (_gate)
-            return _pending.LastOrDefault(p => p.Message.Fault is null && p.Message.Reading is not null)?.Message.Reading;
+            return _pending.LastOrDefault(p => p.Message.Fault is null && p.Message.Reading is not null)?.Message;
     }
 
     public bool TryPeek(out PendingMessage pending)
@@ -151,7 +154,7 @@ internal sealed class MeterOutbox
                 File.Delete(_path);
                 _messagesInFile = _removedInFile = 0;
             }
-            else if (_removedInFile >= CompactAfterRemoved && _removedInFile >= _pending.Count)
+            else if (ShouldCompact())
             {
                 Compact();
             }
@@ -163,6 +166,9 @@ internal sealed class MeterOutbox
             }
         }
     }
+
+    /// <summary>Done records outweigh pending ones and there are enough of them to be worth a rewrite.</summary>
+    private bool ShouldCompact() => _removedInFile >= CompactAfterRemoved && _removedInFile >= _pending.Count;
 
     private void Append(MemoryStream records)
     {
@@ -215,13 +221,13 @@ internal sealed class MeterOutbox
         _removedInFile = Math.Min(removed, messages.Count);
         foreach (var message in messages.Skip((int)_removedInFile))
             _pending.Enqueue(new PendingMessage(message));
+        Recovered = _pending.Count;
         // A smaller capacity than the run that wrote the log: the oldest go, as they would have then.
         while (_pending.Count > _capacity)
         {
             _pending.Dequeue();
             DroppedOnOpen++;
         }
-        Recovered = _pending.Count;
         if (_pending.Count == 0)
         {
             File.Delete(_path!);

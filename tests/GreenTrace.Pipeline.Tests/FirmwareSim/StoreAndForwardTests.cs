@@ -96,6 +96,23 @@ public sealed class StoreAndForwardTests : IDisposable
     }
 
     [Fact]
+    public async Task A_buffer_left_by_another_fleet_with_the_same_meter_ids_is_refused()
+    {
+        var ct = Guard();
+        var port = TestBroker.FreePort();
+        using (var old = Fleet.Generate(new FleetSpec { MeterCount = 1, Seed = 39 }))
+        {
+            await using var offline = new FleetPublisher(old, Options(port));
+            await offline.RunAsync(new RunPlan(Day, 1), ct);
+        }
+        // Same seed, same ids, fresh keys: a fleet re-created in place.
+        using var recreated = Fleet.Generate(new FleetSpec { MeterCount = 1, Seed = 39 });
+        var refused = Assert.Throws<ArgumentException>(() => new FleetPublisher(recreated, Options(port)));
+        Assert.Contains("another fleet", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(1UL, recreated.Meters[0].State.NextSequence);
+    }
+
+    [Fact]
     public async Task A_full_buffer_drops_its_oldest_messages_and_counts_them_also_across_a_restart()
     {
         var ct = Guard();
@@ -115,8 +132,35 @@ public sealed class StoreAndForwardTests : IDisposable
             Assert.Equal(4, restarted.Stats.Buffered);
             await restarted.FlushAsync(ct);
             Assert.Equal(0, restarted.Stats.Buffered);
+            // Every message is accounted for: what came in left by an answer from the broker, a drop, or is still buffered.
+            var s = restarted.Stats.Snapshot();
+            Assert.Equal(s.ReadingsGenerated + s.FaultsInjected.Values.Sum() + s.RecoveredFromBuffer, s.Acknowledged + s.RefusedByBroker + s.DroppedFromBuffer + s.Buffered);
         }
         Assert.All(SequencesByMeter(broker).Values, seqs => Assert.Equal([4UL, 5], seqs));
+    }
+
+    [Fact]
+    public async Task The_log_of_a_meter_that_stays_offline_stays_small()
+    {
+        var ct = Guard();
+        var port = TestBroker.FreePort();
+        using var fleet = Fleet.Generate(new FleetSpec { MeterCount = 1, Seed = 38 });
+        const int intervals = 1100;
+        await using (var offline = new FleetPublisher(fleet, Options(port, capacity: 2, reconnectBaseMs: 3_600_000)))
+        {
+            await offline.RunAsync(new RunPlan(Day, intervals), ct);
+            Assert.Equal(intervals - 2, offline.Stats.DroppedFromBuffer);
+        }
+        // Over a thousand readings went through the log; compaction keeps it to the last hundred or so records.
+        Assert.InRange(new FileInfo(Assert.Single(BufferFiles())).Length, 1, 48 * 1024);
+
+        await using var broker = await TestBroker.StartAsync(port: port);
+        await using (var restarted = new FleetPublisher(fleet, Options(port, capacity: 2)))
+        {
+            Assert.Equal(2, restarted.Stats.RecoveredFromBuffer);
+            await restarted.FlushAsync(ct);
+        }
+        Assert.Equal([intervals - 1UL, intervals], Assert.Single(SequencesByMeter(broker).Values));
     }
 
     [Fact]
