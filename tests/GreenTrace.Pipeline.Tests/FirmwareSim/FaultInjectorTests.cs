@@ -39,6 +39,39 @@ public class FaultInjectorTests
     }
 
     [Fact]
+    public void Each_kind_is_injected_at_its_own_rate()
+    {
+        // A different rate per kind, so a mix-up between kinds would show.
+        var options = new FaultOptions { Seed = 12, ReplayMinAge = 1 };
+        foreach (var kind in FaultKinds.All)
+            options.SetRate(kind, 0.04 + (0.03 * (int)kind));
+        using var a = VirtualMeterTests.CreateMeter("dk1-solar-0001");
+        using var b = VirtualMeterTests.CreateMeter("dk1-solar-0002");
+        using var injector = new FaultInjector(options, 1, [a.Id, b.Id], Clock);
+        var counts = FaultKinds.All.ToDictionary(k => k, _ => 0);
+        const int intervals = 1000;
+        foreach (var meter in new[] { a, b })
+        {
+            var history = injector.NewHistory();
+            for (var i = 0; i < intervals; i++)
+            {
+                var genuine = meter.NextSignedReading(Start + (i * 900L));
+                foreach (var fault in injector.Inject(meter, genuine, history).All)
+                    counts[fault.Fault!.Value]++;
+                history.Remember(genuine);
+            }
+        }
+        foreach (var kind in FaultKinds.All)
+        {
+            // Replays and rollbacks need an earlier reading, so a meter's first interval cannot have one.
+            var draws = 2 * (kind is FaultKind.Replay or FaultKind.CounterRollback ? intervals - 1 : intervals);
+            var rate = options.RateOf(kind);
+            var sigma = Math.Sqrt(draws * rate * (1 - rate));
+            Assert.InRange(counts[kind], (draws * rate) - (5 * sigma), (draws * rate) + (5 * sigma));
+        }
+    }
+
+    [Fact]
     public void Adding_kinds_keeps_the_decisions_of_the_older_ones()
     {
         // The kinds that existed before clock skew, rollback and oversized must be injected where they were.
