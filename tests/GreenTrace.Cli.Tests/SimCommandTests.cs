@@ -140,6 +140,7 @@ public sealed class SimCommandTests : IDisposable
     public async Task Sim_buffers_on_disk_while_the_broker_is_down_and_the_next_run_sends_the_backlog_first()
     {
         var fleetPath = await CreateFleetAsync(meters: 2);
+        var beforeRun = await File.ReadAllTextAsync(fleetPath, TestContext.Current.CancellationToken);
         var port = FreePort();
         var portText = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var down = await CliRunner.RunAsync(null, "sim", "--fleet", fleetPath, "--host", "127.0.0.1", "--port", portText, "--start", "2025-06-01", "--intervals", "3", "--summary", PathOf("down.json"));
@@ -147,6 +148,8 @@ public sealed class SimCommandTests : IDisposable
         Assert.Contains("still buffered", down.Out);
         Assert.Equal(6, ReadSummary(PathOf("down.json")).Counters.Buffered);
         Assert.Equal(2, Directory.GetFiles(fleetPath + ".buffer").Length);
+        // As if that run had died before saving the fleet: the buffer knows better than the fleet file.
+        await File.WriteAllTextAsync(fleetPath, beforeRun, TestContext.Current.CancellationToken);
 
         var (broker, devices) = await StartBrokerAsync(fleetPath, port);
         await using (broker)
@@ -159,7 +162,10 @@ public sealed class SimCommandTests : IDisposable
             Assert.Equal(6, summary.RecoveredFromBuffer);
             Assert.Equal(0, summary.Buffered);
             Assert.Equal(8, summary.Acknowledged);
+            Assert.Equal(Day.AddMinutes(45), ReadSummary(PathOf("up.json")).Start);
             Assert.Empty(Directory.GetFiles(fleetPath + ".buffer"));
+            using var fleet = Fleet.Load(fleetPath);
+            Assert.All(fleet.Meters, m => Assert.Equal(5UL, m.State.NextSequence));
         }
     }
 

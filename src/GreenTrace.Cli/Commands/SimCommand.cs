@@ -161,9 +161,8 @@ public static class SimCommand
         using (fleet)
         {
             simOptions.BufferDirectory ??= request.Fleet.FullName + ".buffer";
-            var plan = Plan(request, fleet, time, out var problem);
-            if (plan is null)
-                return Unusable(console, problem!);
+            if (CheckOptions(request) is { } badOption)
+                return Unusable(console, badOption);
 
             var terminal = ReferenceEquals(console, CliConsole.System) && !Console.IsOutputRedirected;
             var ansi = AnsiConsole.Create(new AnsiConsoleSettings
@@ -189,6 +188,13 @@ public static class SimCommand
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
             {
                 return Unusable(console, e.Message);
+            }
+            // Planned once the buffers are read: a run that died before saving the fleet has moved its meters on.
+            var plan = Plan(request, fleet, time, out var problem);
+            if (plan is null)
+            {
+                await publisher.DisposeAsync().ConfigureAwait(false);
+                return Unusable(console, problem!);
             }
 
             var target = simOptions.IsIotHub
@@ -262,26 +268,29 @@ public static class SimCommand
         faults.Seed = request.FaultSeed ?? faults.Seed;
     }
 
-    /// <summary>Which intervals to publish, or null with the reason the request makes no sense.</summary>
+    /// <summary>What is wrong with the options on their own, before the fleet's state matters; null if nothing.</summary>
+    private static string? CheckOptions(Request request)
+    {
+        if (request.Intervals is not null && request.Days is not null)
+            return "give --intervals or --days, not both";
+        if (request.Intervals is < 1 || request.Days is < 1)
+            return "--intervals and --days must be at least 1";
+        if (request.RealTime && request.Speed is not null)
+            return "--realtime runs at the wall clock's speed; drop --speed";
+        if (request.Speed is { } speed && !(double.IsFinite(speed) && speed > 0))
+            return "--speed must be a positive number of simulated seconds per real second";
+        if (request.FaultRate is < 0 or > 1 || request.FaultRates.Values.Any(r => r is < 0 or > 1))
+            return "fault rates must be within 0..1";
+        return null;
+    }
+
+    /// <summary>Which intervals to publish, or null with the reason the request makes no sense for this fleet now.</summary>
     private static RunPlan? Plan(Request request, Fleet fleet, TimeProvider time, out string? problem)
     {
         problem = null;
         var length = fleet.IntervalSeconds;
         var now = time.GetUtcNow();
         var resumeAt = fleet.Meters.Select(m => m.State.LastIntervalEnd).Max() is { } end ? DateTimeOffset.FromUnixTimeSeconds(end) : (DateTimeOffset?)null;
-        if (request.Intervals is not null && request.Days is not null)
-            problem = "give --intervals or --days, not both";
-        else if (request.Intervals is < 1 || request.Days is < 1)
-            problem = "--intervals and --days must be at least 1";
-        else if (request.RealTime && request.Speed is not null)
-            problem = "--realtime runs at the wall clock's speed; drop --speed";
-        else if (request.Speed is { } speed && !(double.IsFinite(speed) && speed > 0))
-            problem = "--speed must be a positive number of simulated seconds per real second";
-        else if (request.FaultRate is < 0 or > 1 || request.FaultRates.Values.Any(r => r is < 0 or > 1))
-            problem = "fault rates must be within 0..1";
-        if (problem is not null)
-            return null;
-
         var start = request.Start
             ?? (request.RealTime ? RunPlan.AlignDown(now, length) : resumeAt ?? new DateTimeOffset(now.UtcDateTime.Date.AddDays(-1), TimeSpan.Zero));
         if (start.ToUnixTimeSeconds() % length != 0)
