@@ -101,15 +101,20 @@ public static class GatewayCommand
         }
         using (host)
         {
+            // RunAsync would dispose the services the summary below reads.
+            var gateway = host.Services.GetRequiredService<GatewayService>();
+            var store = host.Services.GetRequiredService<SqliteGatewayStore>();
             try
             {
-                await host.RunAsync(ct).ConfigureAwait(false);
+                await host.StartAsync(ct).ConfigureAwait(false);
+                await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
+                await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
-            var stats = host.Services.GetRequiredService<GatewayService>().Stats;
-            var totals = host.Services.GetRequiredService<SqliteGatewayStore>().Totals();
+            var stats = gateway.Stats;
+            var totals = store.Totals();
             await console.Out.WriteLineAsync($"{options.ClientId}: received {stats.Received}, accepted {stats.Accepted}, rejected {stats.Rejected}, duplicates {stats.Duplicates}").ConfigureAwait(false);
             await PrintTotalsAsync(console, options.StorePath!, totals).ConfigureAwait(false);
         }
