@@ -74,20 +74,29 @@ public sealed class ReadingValidator
             return ValidationOutcome.Reject(bad, reading.MeterId);
 
         var last = _history.LastAccepted(reading.MeterId);
+        // The accepted readings this one must follow and precede: normally the meter's last and none. A reading
+        // older than the last that was never accepted arrived late (gateways sharing a meter's messages can take
+        // them out of order); within the window it is accepted if it fits exactly between its neighbours.
+        Reading? before = last, after = null;
         if (last is not null && reading.Sequence <= last.Sequence)
         {
             var earlier = _history.FindAccepted(reading.MeterId, reading.Sequence);
+            var recent = last.Sequence - reading.Sequence < (ulong)_options.DuplicateWindow;
             if (earlier is not null && earlier != reading)
                 return ValidationOutcome.Reject(GatewayReasons.SequenceConflict, $"sequence {reading.Sequence} was already accepted with other content", reading.MeterId);
-            if (earlier is not null && last.Sequence - reading.Sequence < (ulong)_options.DuplicateWindow)
+            if (earlier is not null && recent)
                 return new ValidationOutcome(Verdict.Duplicate, reading.MeterId, decoded.Value, null);
-            return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is not after the last accepted {last.Sequence}", reading.MeterId);
+            if (earlier is not null || !recent)
+                return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is not after the last accepted {last.Sequence}", reading.MeterId);
+            (before, after) = _history.Neighbours(reading.MeterId, reading.Sequence);
         }
 
         if (Array.IndexOf(_options.AllowedIntervalSeconds, (int)reading.IntervalSeconds) < 0)
             return ValidationOutcome.Reject(GatewayReasons.IntervalLength, $"interval of {reading.IntervalSeconds}s is not one of {string.Join(", ", _options.AllowedIntervalSeconds)}", reading.MeterId);
-        if (last is not null && reading.Start < last.End)
-            return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {last.End}", reading.MeterId);
+        if (before is not null && reading.Start < before.End)
+            return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {before.End}", reading.MeterId);
+        if (after is not null && reading.End > after.Start)
+            return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval ends at {reading.End}, after the next reading (sequence {after.Sequence}) started at {after.Start}", reading.MeterId);
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         if (reading.End > now + _options.MaxClockSkewSeconds)
             return ValidationOutcome.Reject(GatewayReasons.TimestampFuture, $"interval ends {reading.End - now}s in the future", reading.MeterId);
@@ -97,14 +106,17 @@ public sealed class ReadingValidator
         var maxWh = device.CapacityW * (reading.IntervalSeconds / 3600.0) * _options.CapacityHeadroom;
         if (reading.EnergyWh > maxWh)
             return ValidationOutcome.Reject(GatewayReasons.EnergyImplausible, $"{reading.EnergyWh} Wh in {reading.IntervalSeconds}s exceeds what {device.CapacityW} W can deliver", reading.MeterId);
-        if (last is not null)
-        {
-            // Consecutive readings must add up exactly; across a gap the register may only have grown by at least this interval's energy.
-            var expected = (decimal)last.RegisterWh + reading.EnergyWh;
-            var consistent = reading.Sequence == last.Sequence + 1 ? reading.RegisterWh == expected : reading.RegisterWh >= expected;
-            if (!consistent)
-                return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {last.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
-        }
+        if (before is not null && !RegisterFollows(before, reading))
+            return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {before.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
+        if (after is not null && !RegisterFollows(reading, after))
+            return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh does not lead to the next reading's {after.RegisterWh} Wh", reading.MeterId);
         return new ValidationOutcome(Verdict.Accepted, reading.MeterId, decoded.Value, null, last?.Sequence);
+    }
+
+    /// <summary>Consecutive readings must add up exactly; across a gap the register may only have grown by at least the later interval's energy.</summary>
+    private static bool RegisterFollows(Reading earlier, Reading later)
+    {
+        var expected = (decimal)earlier.RegisterWh + later.EnergyWh;
+        return later.Sequence == earlier.Sequence + 1 ? later.RegisterWh == expected : later.RegisterWh >= expected;
     }
 }

@@ -10,6 +10,12 @@ public interface IMeterHistory
 
     /// <summary>The accepted reading with this sequence number, or null if none is remembered.</summary>
     Reading? FindAccepted(string meterId, ulong sequence);
+
+    /// <summary>
+    /// The accepted readings just below and just above <paramref name="sequence"/> (either may be null): what a
+    /// reading that arrives late, after later ones were accepted, must fit between.
+    /// </summary>
+    (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence);
 }
 
 /// <summary>

@@ -34,6 +34,27 @@ public sealed class InMemoryMeterHistory : IMeterHistory
             return history.Recent.GetValueOrDefault(sequence);
     }
 
+    public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence)
+    {
+        if (!_meters.TryGetValue(meterId, out var history))
+            return (null, null);
+        lock (history)
+        {
+            Reading? before = null, after = null;
+            foreach (var (seq, reading) in history.Recent)
+            {
+                if (seq < sequence)
+                    before = reading;
+                else if (seq > sequence)
+                {
+                    after = reading;
+                    break;
+                }
+            }
+            return (before, after);
+        }
+    }
+
     /// <summary>Records <paramref name="reading"/> if the meter's last sequence is still <paramref name="expectedLastSequence"/>.</summary>
     public bool TryRecord(Reading reading, ulong? expectedLastSequence)
     {
@@ -43,6 +64,7 @@ public sealed class InMemoryMeterHistory : IMeterHistory
         {
             if (history.Last?.Sequence != expectedLastSequence || history.Recent.ContainsKey(reading.Sequence))
                 return false;
+            // A late reading older than everything remembered would be evicted at once; the validator never accepts one.
             if (history.Last is null || reading.Sequence > history.Last.Sequence)
                 history.Last = reading;
             history.Recent[reading.Sequence] = reading;

@@ -76,6 +76,15 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
             return QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq = $s", meterId, sequence);
     }
 
+    public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence)
+    {
+        lock (_gate)
+        {
+            return (QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq < $s ORDER BY seq DESC LIMIT 1", meterId, sequence),
+                QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq > $s ORDER BY seq LIMIT 1", meterId, sequence));
+        }
+    }
+
     public Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reading);

@@ -25,6 +25,8 @@ public sealed class StreamGatewayStore : IGatewayStore, IDisposable
 
     public Reading? FindAccepted(string meterId, ulong sequence) => _history.FindAccepted(meterId, sequence);
 
+    public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence) => _history.Neighbours(meterId, sequence);
+
     public async Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reading);

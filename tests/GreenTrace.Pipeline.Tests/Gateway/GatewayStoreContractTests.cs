@@ -75,6 +75,30 @@ public abstract class GatewayStoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task NeighboursAreTheAcceptedReadingsEitherSideOfASequence()
+    {
+        var series = new ReadingSeries(_a, H10);
+        var readings = Enumerable.Range(0, 5).Select(_ => series.Next(10)).ToList();
+        ulong? last = null;
+        foreach (var i in new[] { 0, 1, 4 })
+        {
+            Assert.True(await AppendAsync(readings[i].Encoded, last));
+            last = readings[i].Reading.Sequence;
+        }
+
+        Assert.Equal((readings[1].Reading, readings[4].Reading), Store.Neighbours("meter-a", readings[2].Reading.Sequence));
+        Assert.Equal((readings[1].Reading, readings[4].Reading), Store.Neighbours("meter-a", readings[3].Reading.Sequence));
+        Assert.Equal((null, readings[1].Reading), Store.Neighbours("meter-a", readings[0].Reading.Sequence));
+        Assert.Equal((readings[4].Reading, null), Store.Neighbours("meter-a", 99));
+        Assert.Equal((null, null), Store.Neighbours("meter-b", 1));
+
+        // A late reading lands between them without changing the meter's last.
+        Assert.True(await AppendAsync(readings[2].Encoded, readings[4].Reading.Sequence));
+        Assert.Equal(readings[4].Reading, Store.LastAccepted("meter-a"));
+        Assert.Equal((readings[2].Reading, readings[4].Reading), Store.Neighbours("meter-a", readings[3].Reading.Sequence));
+    }
+
+    [Fact]
     public async Task ARefusalKeepsItsReasonAndRawBytes()
     {
         var raw = new byte[] { 0xde, 0xad, 0xbe, 0xef };

@@ -114,12 +114,30 @@ public sealed class ReadingValidatorTests : IDisposable
     }
 
     [Fact]
-    public void AnOlderSequenceAfterACommittedOneIsAReplay()
+    public void AnOlderSequenceNeverAcceptedBeyondTheWindowIsAReplay()
     {
-        AcceptAndCommit(_a.Reading(5, H11 + 900, 250, 10_250));
+        AcceptAndCommit(_a.Reading(10, H11 + 900, 250, 10_250));
 
-        // Seq 4 was never seen; it is older than what was accepted, so it is a replay, not a duplicate.
-        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(4, H11, 250, 10_000)), "meter-a");
+        // Seq 6 was never seen and is 4 behind the last accepted: outside the window of 4, so a replay.
+        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(6, H11 - 2700, 250, 9_000)), "meter-a");
+    }
+
+    [Fact]
+    public void AReadingThatArrivesAfterLaterOnesIsAcceptedIfItFitsExactlyBetweenItsNeighbours()
+    {
+        // Two gateways sharing the load can take a meter's readings out of order: 1 and 3 first, then 2.
+        AcceptAndCommit(_a.Reading(1, H11, 100, 10_100));
+        AcceptAndCommit(_a.Reading(3, H11 + 1800, 100, 10_300));
+
+        AssertRejected(GatewayReasons.RegisterInconsistent, Validate(_a.Reading(2, H11 + 900, 100, 10_150)), "meter-a"); // 10_100 + 100 ≠ 10_150
+        AssertRejected(GatewayReasons.RegisterInconsistent, Validate(_a.Reading(2, H11 + 900, 150, 10_250)), "meter-a"); // 10_250 + 100 ≠ 10_300
+        AssertRejected(GatewayReasons.IntervalOverlap, Validate(_a.Reading(2, H11 + 1800, 100, 10_200)), "meter-a"); // where 3 is
+        var late = Validate(_a.Reading(2, H11 + 900, 100, 10_200));
+        Assert.Equal(Verdict.Accepted, late.Verdict);
+        Assert.Equal(3UL, late.LastSequence);
+        Assert.True(_history.TryRecord(late.Reading!.Reading, late.LastSequence));
+        Assert.Equal(Verdict.Duplicate, Validate(_a.Reading(2, H11 + 900, 100, 10_200)).Verdict);
+        Assert.Equal(3UL, _history.LastAccepted("meter-a")!.Sequence);
     }
 
     [Fact]
