@@ -21,6 +21,7 @@ public sealed class SimulatorStats
     private long _connectFailures;
     private long _buffered;
     private long _droppedFromBuffer;
+    private long _recoveredFromBuffer;
     private long _lagMilliseconds;
 
     private readonly Func<long> _metersOnline;
@@ -56,10 +57,10 @@ public sealed class SimulatorStats
     /// <summary>Messages the broker answered with a failure reason code (e.g. NotAuthorized); never retried.</summary>
     public long RefusedByBroker => Interlocked.Read(ref _refusedByBroker);
 
-    /// <summary>Publish or connect attempts repeated after a connection failure or a missing PUBACK.</summary>
+    /// <summary>Reconnect attempts made, with backoff, after a meter lost the broker.</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
-    /// <summary>Times a meter gave up for the moment and kept its messages buffered for the next interval.</summary>
+    /// <summary>Times a meter lost the broker (connect failed, connection broke, no PUBACK in time) with messages to send.</summary>
     public long PublishFailures => Interlocked.Read(ref _publishFailures);
 
     public long ConnectFailures => Interlocked.Read(ref _connectFailures);
@@ -69,6 +70,9 @@ public sealed class SimulatorStats
 
     /// <summary>Messages lost because a meter's buffer overflowed while it was offline.</summary>
     public long DroppedFromBuffer => Interlocked.Read(ref _droppedFromBuffer);
+
+    /// <summary>Messages an earlier run left in the on-disk buffer, found at start and sent before new readings.</summary>
+    public long RecoveredFromBuffer => Interlocked.Read(ref _recoveredFromBuffer);
 
     /// <summary>How far a paced run is behind its schedule.</summary>
     public TimeSpan Lag => TimeSpan.FromMilliseconds(Interlocked.Read(ref _lagMilliseconds));
@@ -92,6 +96,7 @@ public sealed class SimulatorStats
         ConnectFailures,
         Buffered,
         DroppedFromBuffer,
+        RecoveredFromBuffer,
         Lag,
         FaultKinds.All.ToDictionary(k => k, FaultsInjected));
 
@@ -124,7 +129,13 @@ public sealed class SimulatorStats
 
     internal void BufferChanged(long delta) => Interlocked.Add(ref _buffered, delta);
 
-    internal void BufferOverflow() => Interlocked.Increment(ref _droppedFromBuffer);
+    internal void BufferOverflow(long count = 1) => Interlocked.Add(ref _droppedFromBuffer, count);
+
+    internal void BufferRecovered(long count)
+    {
+        Interlocked.Add(ref _recoveredFromBuffer, count);
+        Interlocked.Add(ref _buffered, count);
+    }
 
     internal void SetLag(TimeSpan lag) => Interlocked.Exchange(ref _lagMilliseconds, (long)lag.TotalMilliseconds);
 }
@@ -145,5 +156,6 @@ public sealed record SimulatorStatsSnapshot(
     long ConnectFailures,
     long Buffered,
     long DroppedFromBuffer,
+    long RecoveredFromBuffer,
     TimeSpan Lag,
     IReadOnlyDictionary<FaultKind, long> FaultsInjected);

@@ -111,10 +111,48 @@ public sealed class VirtualMeter : IDisposable
     }
 
     /// <summary>The private key as PKCS#8 DER, for the fleet file.</summary>
-    public byte[] ExportPrivateKeyPkcs8() => _key.ExportPkcs8PrivateKey();
+    public byte[] ExportPrivateKeyPkcs8()
+    {
+        lock (_gate)
+            return _key.ExportPkcs8PrivateKey();
+    }
 
     /// <summary>This meter's MQTT password (see <see cref="MeterCredentials"/>).</summary>
-    public string MqttPassword() => MeterCredentials.Password(Id, _key);
+    public string MqttPassword()
+    {
+        lock (_gate)
+            return MeterCredentials.Password(Id, _key);
+    }
+
+    /// <summary>This meter's IoT Hub device key (see <see cref="MeterCredentials.IotHubDeviceKey"/>).</summary>
+    public byte[] IotHubDeviceKey()
+    {
+        lock (_gate)
+            return MeterCredentials.IotHubDeviceKey(Id, _key);
+    }
+
+    public byte[] IotHubSecondaryDeviceKey()
+    {
+        lock (_gate)
+            return MeterCredentials.IotHubSecondaryDeviceKey(Id, _key);
+    }
+
+    /// <summary>
+    /// Moves the meter's state forward to what a store-and-forward buffer shows it had already read (readings made
+    /// before a crash that the fleet file, saved only at the end of a run, does not know). Never moves it back.
+    /// </summary>
+    /// <returns>True if the state moved.</returns>
+    internal bool CatchUp(Reading lastRead)
+    {
+        ArgumentNullException.ThrowIfNull(lastRead);
+        lock (_gate)
+        {
+            if (lastRead.Sequence < _state.NextSequence || lastRead.End % IntervalSeconds != 0)
+                return false;
+            _state = new MeterState(checked(lastRead.Sequence + 1), lastRead.RegisterWh, lastRead.End);
+            return true;
+        }
+    }
 
     /// <summary>Signs an arbitrary reading with this meter's key without touching its state (fault injection).</summary>
     internal byte[] SignDetached(Reading reading)

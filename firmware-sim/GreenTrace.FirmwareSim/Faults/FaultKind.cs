@@ -1,9 +1,12 @@
 namespace GreenTrace.FirmwareSim.Faults;
 
-/// <summary>The ways a meter, a man in the middle or a confused device can send something other than its next genuine reading.</summary>
+/// <summary>
+/// The ways a meter, a man in the middle or a confused device can send something other than its next genuine reading.
+/// New kinds go at the end: the injector draws once per kind in this order, so appending keeps earlier kinds' decisions.
+/// </summary>
 public enum FaultKind
 {
-    /// <summary>A byte of the signed payload flipped after signing.</summary>
+    /// <summary>A numeric field of the signed payload altered after signing; the message still decodes, only the signature tells.</summary>
     TamperedPayload,
 
     /// <summary>The genuine payload signed with a key that is not the meter's.</summary>
@@ -15,7 +18,7 @@ public enum FaultKind
     /// <summary>The genuine reading's exact bytes published a second time.</summary>
     Duplicate,
 
-    /// <summary>An older genuine reading of the same meter published again.</summary>
+    /// <summary>An old genuine reading of the same meter (older than <see cref="FaultOptions.ReplayMinAge"/> readings) published again.</summary>
     Replay,
 
     /// <summary>A validly signed reading whose interval start is off the interval grid.</summary>
@@ -23,13 +26,41 @@ public enum FaultKind
 
     /// <summary>The genuine reading published on another meter's topic.</summary>
     WrongTopic,
+
+    /// <summary>A validly signed next reading dated at least a day ahead of the wall clock, as from a meter whose clock jumped.</summary>
+    ClockSkew,
+
+    /// <summary>
+    /// A validly signed next reading whose register fell below the energy of its own interval, as after a register reset:
+    /// inconsistent with any earlier reading of the meter.
+    /// </summary>
+    CounterRollback,
+
+    /// <summary>A message past the gateway's size limit (4 KiB by default) and well inside a broker's (256 KiB for IoT Hub).</summary>
+    Oversized,
 }
+
+/// <summary>What happens to a fault message at the broker or the gateway.</summary>
+public enum FaultDisposition
+{
+    /// <summary>The gateway refuses it with a reason code and puts it on the rejected-readings stream.</summary>
+    Rejected,
+
+    /// <summary>The gateway recognises a reading it already accepted and drops it (counted as a duplicate, not an error).</summary>
+    DroppedAsDuplicate,
+
+    /// <summary>The broker's topic rules refuse the publish (a PUBACK failure code, or IoT Hub closing the connection); no gateway sees it.</summary>
+    RefusedByBroker,
+}
+
+/// <param name="Reason">The gateway's reason code; for <see cref="FaultDisposition.RefusedByBroker"/>, the code a gateway would give if a broker without topic rules let it through.</param>
+public sealed record FaultOutcome(FaultDisposition Disposition, string? Reason);
 
 public static class FaultKinds
 {
     public static IReadOnlyList<FaultKind> All { get; } = Enum.GetValues<FaultKind>();
 
-    /// <summary>Short stable names for logs and progress displays.</summary>
+    /// <summary>Short stable names for logs, option names and progress displays.</summary>
     public static string Code(this FaultKind kind) => kind switch
     {
         FaultKind.TamperedPayload => "tampered",
@@ -39,6 +70,35 @@ public static class FaultKinds
         FaultKind.Replay => "replay",
         FaultKind.MisalignedInterval => "misaligned",
         FaultKind.WrongTopic => "wrong-topic",
+        FaultKind.ClockSkew => "clock-skew",
+        FaultKind.CounterRollback => "counter-rollback",
+        FaultKind.Oversized => "oversized",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>
+    /// What a gateway with default settings does with each fault, given that it takes a meter's messages in the
+    /// order the meter published them. The reason codes are the gateway's (GatewayReasons, ReadingReasons); the
+    /// firmware simulator does not depend on the gateway, so a test pins them to the gateway's constants.
+    /// Which of these hold when several gateways share one meter's messages is documented in docs/simulator.md.
+    /// </summary>
+    public static FaultOutcome ExpectedGatewayOutcome(this FaultKind kind) => kind switch
+    {
+        // The payload still decodes (only a low bit of seq, wh or reg changed), so the signature is what fails.
+        FaultKind.TamperedPayload => new(FaultDisposition.Rejected, "signature-invalid"),
+        FaultKind.WrongKey => new(FaultDisposition.Rejected, "signature-invalid"),
+        // The first byte is never a CBOR array or tag, so the bytes cannot even start a COSE_Sign1.
+        FaultKind.Garbage => new(FaultDisposition.Rejected, "cose-malformed"),
+        FaultKind.Duplicate => new(FaultDisposition.DroppedAsDuplicate, null),
+        // Older than the gateway's duplicate window, so it is not mistaken for a redelivery.
+        FaultKind.Replay => new(FaultDisposition.Rejected, "sequence-replay"),
+        // Caught while decoding, before any per-meter state is consulted.
+        FaultKind.MisalignedInterval => new(FaultDisposition.Rejected, "interval-misaligned"),
+        FaultKind.WrongTopic => new(FaultDisposition.RefusedByBroker, "topic-mismatch"),
+        FaultKind.ClockSkew => new(FaultDisposition.Rejected, "timestamp-future"),
+        FaultKind.CounterRollback => new(FaultDisposition.Rejected, "register-inconsistent"),
+        // The size check is the gateway's first.
+        FaultKind.Oversized => new(FaultDisposition.Rejected, "size-limit"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }
