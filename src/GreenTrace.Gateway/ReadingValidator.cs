@@ -32,7 +32,8 @@ public sealed record ValidationOutcome(Verdict Verdict, string? MeterId, Decoded
 /// validated against (<see cref="ValidationOutcome.LastSequence"/>), so a reading whose hand-off failed
 /// is not mistaken for a duplicate when redelivered, and two gateways cannot both accept one reading.
 /// A reading accepted within the last <see cref="GatewayOptions.DuplicateWindow"/> sequence numbers
-/// that arrives again is a duplicate; an older one is a replay.
+/// that arrives again is a duplicate; an older one is a replay. A reading never accepted that is older
+/// than the meter's latest arrived late, and is accepted if it fits between its accepted neighbours.
 /// </summary>
 public sealed class ReadingValidator
 {
@@ -75,19 +76,23 @@ public sealed class ReadingValidator
 
         var last = _history.LastAccepted(reading.MeterId);
         // The accepted readings this one must follow and precede: normally the meter's last and none. A reading
-        // older than the last that was never accepted arrived late (gateways sharing a meter's messages can take
-        // them out of order); within the window it is accepted if it fits exactly between its neighbours.
+        // older than the last that was never accepted arrived late (gateways sharing a meter's messages take them in
+        // any order, and one may lag far behind another): it is accepted if it fits exactly between its neighbours,
+        // provided the history reaches back far enough to know them.
         Reading? before = last, after = null;
         if (last is not null && reading.Sequence <= last.Sequence)
         {
             var earlier = _history.FindAccepted(reading.MeterId, reading.Sequence);
-            var recent = last.Sequence - reading.Sequence < (ulong)_options.DuplicateWindow;
             if (earlier is not null && earlier != reading)
                 return ValidationOutcome.Reject(GatewayReasons.SequenceConflict, $"sequence {reading.Sequence} was already accepted with other content", reading.MeterId);
-            if (earlier is not null && recent)
-                return new ValidationOutcome(Verdict.Duplicate, reading.MeterId, decoded.Value, null);
-            if (earlier is not null || !recent)
-                return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is not after the last accepted {last.Sequence}", reading.MeterId);
+            if (earlier is not null)
+            {
+                return last.Sequence - reading.Sequence < (ulong)_options.DuplicateWindow
+                    ? new ValidationOutcome(Verdict.Duplicate, reading.MeterId, decoded.Value, null)
+                    : ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} was accepted {last.Sequence - reading.Sequence} readings ago", reading.MeterId);
+            }
+            if (reading.Sequence <= _history.CompleteFrom(reading.MeterId))
+                return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is older than the history this gateway keeps (last accepted {last.Sequence})", reading.MeterId);
             (before, after) = _history.Neighbours(reading.MeterId, reading.Sequence);
         }
 

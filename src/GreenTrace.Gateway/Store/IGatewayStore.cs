@@ -16,6 +16,12 @@ public interface IMeterHistory
     /// reading that arrives late, after later ones were accepted, must fit between.
     /// </summary>
     (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence);
+
+    /// <summary>
+    /// The lowest sequence number from which this history is complete for the meter: below it, readings may have
+    /// been accepted and forgotten, so a reading that old cannot be shown to be new. 0 for a complete history.
+    /// </summary>
+    ulong CompleteFrom(string meterId);
 }
 
 /// <summary>

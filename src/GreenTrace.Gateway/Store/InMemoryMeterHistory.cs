@@ -55,6 +55,14 @@ public sealed class InMemoryMeterHistory : IMeterHistory
         }
     }
 
+    public ulong CompleteFrom(string meterId)
+    {
+        if (!_meters.TryGetValue(meterId, out var history))
+            return 0;
+        lock (history)
+            return history.Evicted ? history.Recent.Keys.First() : 0;
+    }
+
     /// <summary>Records <paramref name="reading"/> if the meter's last sequence is still <paramref name="expectedLastSequence"/>.</summary>
     public bool TryRecord(Reading reading, ulong? expectedLastSequence)
     {
@@ -69,7 +77,10 @@ public sealed class InMemoryMeterHistory : IMeterHistory
                 history.Last = reading;
             history.Recent[reading.Sequence] = reading;
             while (history.Recent.Count > _window)
+            {
                 history.Recent.Remove(history.Recent.Keys.First());
+                history.Evicted = true;
+            }
             return true;
         }
     }
@@ -77,6 +88,8 @@ public sealed class InMemoryMeterHistory : IMeterHistory
     private sealed class MeterHistory
     {
         public Reading? Last { get; set; }
+
+        public bool Evicted { get; set; }
 
         public SortedDictionary<ulong, Reading> Recent { get; } = [];
     }

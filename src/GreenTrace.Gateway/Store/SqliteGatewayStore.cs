@@ -85,6 +85,9 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
         }
     }
 
+    /// <summary>The table keeps every accepted reading, so the history is complete.</summary>
+    public ulong CompleteFrom(string meterId) => 0;
+
     public Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reading);

@@ -27,6 +27,8 @@ public sealed class StreamGatewayStore : IGatewayStore, IDisposable
 
     public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence) => _history.Neighbours(meterId, sequence);
 
+    public ulong CompleteFrom(string meterId) => _history.CompleteFrom(meterId);
+
     public async Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reading);

@@ -114,12 +114,15 @@ public sealed class ReadingValidatorTests : IDisposable
     }
 
     [Fact]
-    public void AnOlderSequenceNeverAcceptedBeyondTheWindowIsAReplay()
+    public void AnOlderSequenceNeverAcceptedIsAReplayWhenTheHistoryNoLongerReachesBackToIt()
     {
-        AcceptAndCommit(_a.Reading(10, H11 + 900, 250, 10_250));
+        // A window of 4: after five readings the first is forgotten, so nothing at or below it can be shown to be new.
+        var series = new ReadingSeries(_a, H11 - (4 * 900), firstSequence: 10, register: 10_000);
+        foreach (var (_, encoded) in Enumerable.Range(0, 5).Select(_ => series.Next(100)).ToList())
+            AcceptAndCommit(encoded);
 
-        // Seq 6 was never seen and is 4 behind the last accepted: outside the window of 4, so a replay.
-        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(6, H11 - 2700, 250, 9_000)), "meter-a");
+        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(9, H11 - (5 * 900), 100, 10_000)), "meter-a");
+        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(10, H11 - (4 * 900), 100, 10_100)), "meter-a"); // accepted, then forgotten
     }
 
     [Fact]
