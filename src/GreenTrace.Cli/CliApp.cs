@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(VerifyCommand.Create(console));
         root.Subcommands.Add(ReadingCommand.Create(console));
         root.Subcommands.Add(MerkleCommand.Create(console));
+        root.Subcommands.Add(BrokerCommand.Create(console));
         return root;
     }
 

@@ -120,9 +120,10 @@ public sealed class MosquittoConfig
         Line("# A gateway that is away for a while must find every reading queued when it returns.");
         Line($"max_queued_messages {MaxQueuedMessages.ToString(CultureInfo.InvariantCulture)}");
         Line($"max_inflight_messages {MaxInflightMessages.ToString(CultureInfo.InvariantCulture)}");
-        Line("# Far above the gateway's own limit: an oversized reading reaches the gateway, which refuses it with a");
-        Line("# reason code. Anything larger costs the client its connection (DISCONNECT 0x95 for MQTT 5), as");
-        Line("# message_size_limit would too in 2.0.11, which also answers with a code PUBACK may not carry.");
+        // Not message_size_limit: in 2.0.11 it disconnects the client just the same, after a PUBACK
+        // with 0x95, a reason code MQTT 5 does not allow in PUBACK.
+        Line("# Far above the gateway's own limit, so an oversized reading reaches the gateway and is refused there");
+        Line("# with a reason code. A larger packet costs the client its connection (MQTT 5: DISCONNECT 0x95).");
         Line($"max_packet_size {MaxPacketSize.ToString(CultureInfo.InvariantCulture)}");
         Line();
         Line($"pid_file {layout.PidFile}");

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using System.Security.Authentication;
 using System.Text;
 
 namespace GreenTrace.Broker.Mosquitto;
@@ -266,8 +268,17 @@ public sealed class MosquittoProcess : IAsyncDisposable
             try
             {
                 await probe.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listener.Port), cancellationToken).ConfigureAwait(false);
+                if (listener.Tls)
+                {
+                    // A finished handshake rather than a bare connect: Mosquitto logs an abandoned
+                    // handshake as an OpenSSL error, which would mislead whoever reads the log. Any
+                    // certificate will do: this asks whether the listener answers, not whether to trust it.
+                    await using var tls = new SslStream(new NetworkStream(probe, ownsSocket: false), false, (_, _, _, _) => true);
+                    await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, cancellationToken).ConfigureAwait(false);
+                    await tls.ShutdownAsync().ConfigureAwait(false);
+                }
             }
-            catch (SocketException)
+            catch (Exception e) when (e is SocketException or IOException or AuthenticationException)
             {
                 return false;
             }
