@@ -509,6 +509,12 @@ public sealed class FleetPublisher : IAsyncDisposable
         {
             _logger.LogDebug(e, "Meter {MeterId}: connect failed", session.Meter.Id);
         }
+        catch (InvalidOperationException e)
+        {
+            // The broker has just closed the connection (Mosquitto does after refusing a publish) and the client is
+            // still tearing it down: not a failure of the broker, so the reconnect loop simply tries again shortly.
+            _logger.LogDebug(e, "Meter {MeterId}: connect attempted while the last connection was still closing", session.Meter.Id);
+        }
         Stats.ConnectFailed();
         return false;
     }

@@ -20,6 +20,7 @@ public sealed class EmbeddedBroker : IHostedService, IAsyncDisposable
     private readonly IDeviceDirectory _devices;
     private readonly ILogger<EmbeddedBroker> _logger;
     private MqttServer? _server;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _subscribers = new(StringComparer.Ordinal);
     private long _refusedPublishes, _refusedConnections;
 
     public EmbeddedBroker(IOptions<EmbeddedBrokerOptions> options, IDeviceDirectory devices, ILogger<EmbeddedBroker> logger)
@@ -37,6 +38,9 @@ public sealed class EmbeddedBroker : IHostedService, IAsyncDisposable
     public long RefusedPublishes => Interlocked.Read(ref _refusedPublishes);
 
     public long RefusedConnections => Interlocked.Read(ref _refusedConnections);
+
+    /// <summary>Whether the client has had a subscription granted: from then on the broker keeps readings for it.</summary>
+    public bool HasSubscribed(string clientId) => _subscribers.ContainsKey(clientId);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +80,11 @@ public sealed class EmbeddedBroker : IHostedService, IAsyncDisposable
                 e.ProcessSubscription = false;
                 e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
             }
+            return Task.CompletedTask;
+        };
+        _server.ClientSubscribedTopicAsync += e =>
+        {
+            _subscribers.TryAdd(e.ClientId, 0);
             return Task.CompletedTask;
         };
         await _server.StartAsync().ConfigureAwait(false);

@@ -28,9 +28,11 @@ public static class CliApp
     {
         var root = new RootCommand("GreenTrace: proves where green electricity came from, from signed meter readings to claimed certificates.");
         root.Subcommands.Add(DemoCommand.Create(console));
+        root.Subcommands.Add(GatewayCommand.Create(console));
         root.Subcommands.Add(VerifyCommand.Create(console));
         root.Subcommands.Add(ReadingCommand.Create(console));
         root.Subcommands.Add(MerkleCommand.Create(console));
+        root.Subcommands.Add(BrokerCommand.Create(console));
         root.Subcommands.Add(SimCommand.Create(console));
         root.Subcommands.Add(FleetCommand.Create(console));
         return root;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using GreenTrace.Core.Readings;
-using GreenTrace.Streaming;
+using GreenTrace.Gateway.Store;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,27 +13,29 @@ using Polly.Retry;
 namespace GreenTrace.Gateway;
 
 /// <summary>
-/// Takes readings from the MQTT broker, validates them, and hands them to the readings stream
-/// (keyed by meter) or the rejected stream (with the reason code and the raw bytes). A message is
-/// acknowledged to the broker only after the stream has it, so a crash redelivers, never loses.
+/// Takes readings from the MQTT broker, validates them, and hands them to the store: the readings
+/// stream (keyed by meter) or the rejected stream (with the reason code and the raw bytes). A message
+/// is acknowledged to the broker only after the store has it durably, so a crash redelivers, never loses.
 /// </summary>
 public sealed class GatewayService : BackgroundService
 {
     private readonly GatewayOptions _options;
     private readonly ReadingValidator _validator;
-    private readonly IStreamClientFactory _streams;
+    private const int MaxAppendAttempts = 8;
+
+    private readonly IGatewayStore _store;
     private readonly ILogger<GatewayService> _logger;
     private readonly ResiliencePipeline _connectRetry;
     private IMqttClient? _client;
-    private IStreamProducer? _producer;
     private volatile bool _subscribed;
     private volatile bool _handOffFailed;
 
-    public GatewayService(IOptions<GatewayOptions> options, ReadingValidator validator, IStreamClientFactory streams, ILogger<GatewayService> logger)
+    public GatewayService(IOptions<GatewayOptions> options, ReadingValidator validator, IGatewayStore store, ILogger<GatewayService> logger)
     {
         _options = options.Value;
+        _options.Validate();
         _validator = validator;
-        _streams = streams;
+        _store = store;
         _logger = logger;
         _connectRetry = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
@@ -60,21 +62,21 @@ public sealed class GatewayService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var producer = _streams.CreateProducer();
-        _producer = producer;
         using var client = new MqttClientFactory().CreateMqttClient();
         _client = client;
         client.ApplicationMessageReceivedAsync += OnMessageAsync;
 
-        var options = new MqttClientOptionsBuilder()
+        var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(_options.BrokerHost, _options.BrokerPort)
             .WithClientId(_options.ClientId)
             .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
             // A persistent session: while the gateway restarts the broker queues its QoS 1 readings.
             .WithCleanStart(false)
             .WithSessionExpiryInterval((uint)_options.SessionExpirySeconds)
-            .WithCredentials(_options.Username, _options.Password)
-            .Build();
+            .WithCredentials(_options.Username, _options.Password);
+        if (_options.UseTls)
+            builder.WithBrokerTls(_options.TlsServerName ?? _options.BrokerHost, _options.CaFile);
+        var options = builder.Build();
         var filter = _options.SharedSubscriptionGroup is { } group ? $"$share/{group}/{TopicRules.ReadingsFilter}" : TopicRules.ReadingsFilter;
 
         try
@@ -136,31 +138,48 @@ public sealed class GatewayService : BackgroundService
         // its first bytes only: enough to investigate on the rejected stream, not enough to flood it.
         var oversized = message.Payload.Length > _options.MaxReadingBytes;
         var payload = (oversized ? message.Payload.Slice(0, _options.MaxReadingBytes) : message.Payload).ToArray();
-        var outcome = oversized
-            ? ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{message.Payload.Length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", TopicRules.MeterOfTopic(message.Topic))
-            : _validator.Validate(message.Topic, payload);
-        var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         try
         {
-            switch (outcome.Verdict)
-            {
-                case Verdict.Accepted:
-                    await _producer!.ProduceAsync(Topics.Readings, outcome.MeterId!, payload).ConfigureAwait(false);
-                    _validator.Commit(outcome);
-                    break;
-                case Verdict.Rejected:
-                    var record = new RejectedReading(outcome.Rejection!.Code, outcome.Rejection.Message, _options.ClientId, message.Topic, outcome.MeterId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), payload);
-                    await _producer!.ProduceAsync(Topics.RejectedReadings, outcome.MeterId ?? message.Topic, record.ToJsonBytes()).ConfigureAwait(false);
-                    break;
-            }
-            Stats.Count(outcome, elapsed);
+            var outcome = await HandOffAsync(message.Topic, payload, oversized ? message.Payload.Length : null, started).ConfigureAwait(false);
+            Stats.Count(outcome, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             await e.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Not acknowledged: the broker redelivers it to this session after the reconnect the main loop now makes.
             _handOffFailed = true;
-            _logger.LogError(ex, "Could not hand reading from {Topic} to the stream; leaving it unacknowledged", message.Topic);
+            _logger.LogError(ex, "Could not hand reading from {Topic} to the store; leaving it unacknowledged", message.Topic);
+        }
+    }
+
+    /// <summary>Validates and records one message; returns the verdict once the store has it durably.</summary>
+    private async Task<ValidationOutcome> HandOffAsync(string topic, byte[] payload, long? oversizedLength, long started)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var outcome = oversizedLength is { } length
+                ? ValidationOutcome.Reject(GatewayReasons.SizeLimit, $"{length} bytes exceeds the {_options.MaxReadingBytes}-byte limit", TopicRules.MeterOfTopic(topic))
+                : _validator.Validate(topic, payload);
+            Stats.Verified(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            switch (outcome.Verdict)
+            {
+                case Verdict.Accepted:
+                    if (await _store.TryAppendAcceptedAsync(outcome.Reading!, outcome.LastSequence, _options.ClientId, CancellationToken.None).ConfigureAwait(false))
+                        return outcome;
+                    // Another gateway accepted a reading of this meter since the validation: validate against the new history.
+                    Stats.LostRace();
+                    if (attempt >= MaxAppendAttempts)
+                        throw new InvalidOperationException($"meter '{outcome.MeterId}': history kept changing over {attempt} attempts");
+                    break;
+                case Verdict.Duplicate:
+                    await _store.RecordDuplicateAsync(outcome.Reading!.Reading, _options.ClientId, CancellationToken.None).ConfigureAwait(false);
+                    return outcome;
+                default:
+                    var record = new RejectedReading(outcome.Rejection!.Code, outcome.Rejection.Message, _options.ClientId, topic, outcome.MeterId, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), payload);
+                    await _store.AppendRejectedAsync(record, CancellationToken.None).ConfigureAwait(false);
+                    return outcome;
+            }
+            started = Stopwatch.GetTimestamp();
         }
     }
 }

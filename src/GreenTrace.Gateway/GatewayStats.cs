@@ -10,11 +10,13 @@ public sealed class GatewayStats
     private static readonly Counter<long> AcceptedCounter = Meter.CreateCounter<long>("greentrace.gateway.readings.accepted");
     private static readonly Counter<long> RejectedCounter = Meter.CreateCounter<long>("greentrace.gateway.readings.rejected");
     private static readonly Counter<long> DuplicateCounter = Meter.CreateCounter<long>("greentrace.gateway.readings.duplicate");
-    private static readonly Histogram<double> ValidateLatency = Meter.CreateHistogram<double>("greentrace.gateway.validate.duration", "ms");
+    private static readonly Counter<long> LostRaceCounter = Meter.CreateCounter<long>("greentrace.gateway.handoff.lost_races", description: "Appends refused because another gateway accepted a reading of the same meter first");
+    private static readonly Histogram<double> VerifyLatency = Meter.CreateHistogram<double>("greentrace.gateway.verify.duration", "ms", "Decode, signature and rule checks of one message");
+    private static readonly Histogram<double> HandOffLatency = Meter.CreateHistogram<double>("greentrace.gateway.handoff.duration", "ms", "From receipt to the verdict being durable, before the PUBACK");
 
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _acceptedWhByMeter = new(StringComparer.Ordinal);
-    private long _received, _accepted, _duplicates, _acceptedWh;
+    private long _received, _accepted, _duplicates, _acceptedWh, _lostRaces;
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -26,14 +28,25 @@ public sealed class GatewayStats
 
     public long AcceptedWh => Interlocked.Read(ref _acceptedWh);
 
+    /// <summary>Appends that another gateway beat to the same meter; each was validated again.</summary>
+    public long LostRaces => Interlocked.Read(ref _lostRaces);
+
     public IReadOnlyDictionary<string, long> RejectedByReason => new Dictionary<string, long>(_rejectedByReason);
 
     public IReadOnlyDictionary<string, long> AcceptedWhByMeter => new Dictionary<string, long>(_acceptedWhByMeter);
 
-    internal void Count(ValidationOutcome outcome, double validateMilliseconds)
+    internal void Verified(double milliseconds) => VerifyLatency.Record(milliseconds);
+
+    internal void LostRace()
+    {
+        Interlocked.Increment(ref _lostRaces);
+        LostRaceCounter.Add(1);
+    }
+
+    internal void Count(ValidationOutcome outcome, double handOffMilliseconds)
     {
         Interlocked.Increment(ref _received);
-        ValidateLatency.Record(validateMilliseconds);
+        HandOffLatency.Record(handOffMilliseconds);
         switch (outcome.Verdict)
         {
             case Verdict.Accepted:

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using GreenTrace.Core;
 using GreenTrace.Core.Devices;
 using GreenTrace.Core.Readings;
+using GreenTrace.Gateway.Store;
 
 namespace GreenTrace.Gateway;
 
@@ -14,7 +14,8 @@ public enum Verdict
     Duplicate,
 }
 
-public sealed record ValidationOutcome(Verdict Verdict, string? MeterId, DecodedReading? Reading, Rejection? Rejection)
+/// <param name="LastSequence">For an accepted reading, the meter's last accepted sequence it was checked against (null: none yet).</param>
+public sealed record ValidationOutcome(Verdict Verdict, string? MeterId, DecodedReading? Reading, Rejection? Rejection, ulong? LastSequence = null)
 {
     public static ValidationOutcome Reject(string code, string message, string? meterId = null) =>
         new(Verdict.Rejected, meterId, null, new Rejection(code, message));
@@ -26,21 +27,26 @@ public sealed record ValidationOutcome(Verdict Verdict, string? MeterId, Decoded
 /// <summary>
 /// Every check a reading passes before it enters the pipeline, in a fixed order so the reason
 /// code is predictable: size, decoding, known meter, topic = kid = meter, signature, sequence,
-/// interval, clock, energy, register. Validation does not change state; <see cref="Commit"/>
-/// does, once the reading is durably on the stream, so a reading whose hand-off failed is not
-/// mistaken for a duplicate when the broker redelivers it.
+/// interval, clock, energy, register. Validation reads the meter's history and changes nothing: the
+/// store records an accepted reading only once it is durable, and only if the history is still the one
+/// validated against (<see cref="ValidationOutcome.LastSequence"/>), so a reading whose hand-off failed
+/// is not mistaken for a duplicate when redelivered, and two gateways cannot both accept one reading.
+/// A reading accepted within the last <see cref="GatewayOptions.DuplicateWindow"/> sequence numbers
+/// that arrives again is a duplicate; an older one is a replay. A reading never accepted that is older
+/// than the meter's latest arrived late, and is accepted if it fits between its accepted neighbours.
 /// </summary>
 public sealed class ReadingValidator
 {
     private readonly IDeviceDirectory _devices;
     private readonly GatewayOptions _options;
+    private readonly IMeterHistory _history;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, MeterHistory> _history = new(StringComparer.Ordinal);
 
-    public ReadingValidator(IDeviceDirectory devices, GatewayOptions options, TimeProvider? time = null)
+    public ReadingValidator(IDeviceDirectory devices, GatewayOptions options, IMeterHistory history, TimeProvider? time = null)
     {
         _devices = devices ?? throw new ArgumentNullException(nameof(devices));
         _options = options ?? throw new ArgumentNullException(nameof(options));
+        _history = history ?? throw new ArgumentNullException(nameof(history));
         _time = time ?? TimeProvider.System;
     }
 
@@ -68,66 +74,54 @@ public sealed class ReadingValidator
         if (bad is not null)
             return ValidationOutcome.Reject(bad, reading.MeterId);
 
-        var history = _history.GetOrAdd(reading.MeterId, _ => new MeterHistory());
-        lock (history)
+        var last = _history.LastAccepted(reading.MeterId);
+        // The accepted readings this one must follow and precede: normally the meter's last and none. A reading
+        // older than the last that was never accepted arrived late (gateways sharing a meter's messages take them in
+        // any order, and one may lag far behind another): it is accepted if it fits exactly between its neighbours,
+        // provided the history reaches back far enough to know them.
+        Reading? before = last, after = null;
+        if (last is not null && reading.Sequence <= last.Sequence)
         {
-            if (history.Recent.TryGetValue(reading.Sequence, out var earlier))
+            var earlier = _history.FindAccepted(reading.MeterId, reading.Sequence);
+            if (earlier is not null && earlier != reading)
+                return ValidationOutcome.Reject(GatewayReasons.SequenceConflict, $"sequence {reading.Sequence} was already accepted with other content", reading.MeterId);
+            if (earlier is not null)
             {
-                return earlier == reading
+                return last.Sequence - reading.Sequence < (ulong)_options.DuplicateWindow
                     ? new ValidationOutcome(Verdict.Duplicate, reading.MeterId, decoded.Value, null)
-                    : ValidationOutcome.Reject(GatewayReasons.SequenceConflict, $"sequence {reading.Sequence} was already accepted with other content", reading.MeterId);
+                    : ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} was accepted {last.Sequence - reading.Sequence} readings ago", reading.MeterId);
             }
-            var last = history.Last;
-            if (last is not null && reading.Sequence <= last.Sequence)
-                return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is not after the last accepted {last.Sequence}", reading.MeterId);
-
-            if (Array.IndexOf(_options.AllowedIntervalSeconds, (int)reading.IntervalSeconds) < 0)
-                return ValidationOutcome.Reject(GatewayReasons.IntervalLength, $"interval of {reading.IntervalSeconds}s is not one of {string.Join(", ", _options.AllowedIntervalSeconds)}", reading.MeterId);
-            if (last is not null && reading.Start < last.End)
-                return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {last.End}", reading.MeterId);
-            var now = _time.GetUtcNow().ToUnixTimeSeconds();
-            if (reading.End > now + _options.MaxClockSkewSeconds)
-                return ValidationOutcome.Reject(GatewayReasons.TimestampFuture, $"interval ends {reading.End - now}s in the future", reading.MeterId);
-
-            if (reading.Direction != device.Direction)
-                return ValidationOutcome.Reject(GatewayReasons.DirectionMismatch, $"meter is registered for {device.Direction}, reading says {reading.Direction}", reading.MeterId);
-            var maxWh = device.CapacityW * (reading.IntervalSeconds / 3600.0) * _options.CapacityHeadroom;
-            if (reading.EnergyWh > maxWh)
-                return ValidationOutcome.Reject(GatewayReasons.EnergyImplausible, $"{reading.EnergyWh} Wh in {reading.IntervalSeconds}s exceeds what {device.CapacityW} W can deliver", reading.MeterId);
-            if (last is not null)
-            {
-                // Consecutive readings must add up exactly; across a gap the register may only have grown by at least this interval's energy.
-                var expected = (decimal)last.RegisterWh + reading.EnergyWh;
-                var consistent = reading.Sequence == last.Sequence + 1 ? reading.RegisterWh == expected : reading.RegisterWh >= expected;
-                if (!consistent)
-                    return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {last.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
-            }
+            if (reading.Sequence <= _history.CompleteFrom(reading.MeterId))
+                return ValidationOutcome.Reject(GatewayReasons.SequenceReplay, $"sequence {reading.Sequence} is older than the history this gateway keeps (last accepted {last.Sequence})", reading.MeterId);
+            (before, after) = _history.Neighbours(reading.MeterId, reading.Sequence);
         }
-        return new ValidationOutcome(Verdict.Accepted, reading.MeterId, decoded.Value, null);
+
+        if (Array.IndexOf(_options.AllowedIntervalSeconds, (int)reading.IntervalSeconds) < 0)
+            return ValidationOutcome.Reject(GatewayReasons.IntervalLength, $"interval of {reading.IntervalSeconds}s is not one of {string.Join(", ", _options.AllowedIntervalSeconds)}", reading.MeterId);
+        if (before is not null && reading.Start < before.End)
+            return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval starts at {reading.Start}, before the previous reading ended at {before.End}", reading.MeterId);
+        if (after is not null && reading.End > after.Start)
+            return ValidationOutcome.Reject(GatewayReasons.IntervalOverlap, $"interval ends at {reading.End}, after the next reading (sequence {after.Sequence}) started at {after.Start}", reading.MeterId);
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        if (reading.End > now + _options.MaxClockSkewSeconds)
+            return ValidationOutcome.Reject(GatewayReasons.TimestampFuture, $"interval ends {reading.End - now}s in the future", reading.MeterId);
+
+        if (reading.Direction != device.Direction)
+            return ValidationOutcome.Reject(GatewayReasons.DirectionMismatch, $"meter is registered for {device.Direction}, reading says {reading.Direction}", reading.MeterId);
+        var maxWh = device.CapacityW * (reading.IntervalSeconds / 3600.0) * _options.CapacityHeadroom;
+        if (reading.EnergyWh > maxWh)
+            return ValidationOutcome.Reject(GatewayReasons.EnergyImplausible, $"{reading.EnergyWh} Wh in {reading.IntervalSeconds}s exceeds what {device.CapacityW} W can deliver", reading.MeterId);
+        if (before is not null && !RegisterFollows(before, reading))
+            return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh after {before.RegisterWh} Wh and {reading.EnergyWh} Wh this interval", reading.MeterId);
+        if (after is not null && !RegisterFollows(reading, after))
+            return ValidationOutcome.Reject(GatewayReasons.RegisterInconsistent, $"register {reading.RegisterWh} Wh does not lead to the next reading's {after.RegisterWh} Wh", reading.MeterId);
+        return new ValidationOutcome(Verdict.Accepted, reading.MeterId, decoded.Value, null, last?.Sequence);
     }
 
-    /// <summary>Records an accepted reading as the meter's latest, once it is durably on the stream.</summary>
-    public void Commit(ValidationOutcome outcome)
+    /// <summary>Consecutive readings must add up exactly; across a gap the register may only have grown by at least the later interval's energy.</summary>
+    private static bool RegisterFollows(Reading earlier, Reading later)
     {
-        ArgumentNullException.ThrowIfNull(outcome);
-        if (outcome.Verdict != Verdict.Accepted || outcome.Reading is null)
-            return;
-        var reading = outcome.Reading.Reading;
-        var history = _history.GetOrAdd(reading.MeterId, _ => new MeterHistory());
-        lock (history)
-        {
-            if (history.Last is null || reading.Sequence > history.Last.Sequence)
-                history.Last = reading;
-            history.Recent[reading.Sequence] = reading;
-            while (history.Recent.Count > _options.DuplicateWindow)
-                history.Recent.Remove(history.Recent.Keys.First());
-        }
-    }
-
-    private sealed class MeterHistory
-    {
-        public Reading? Last { get; set; }
-
-        public SortedDictionary<ulong, Reading> Recent { get; } = [];
+        var expected = (decimal)earlier.RegisterWh + later.EnergyWh;
+        return later.Sequence == earlier.Sequence + 1 ? later.RegisterWh == expected : later.RegisterWh >= expected;
     }
 }

@@ -3,6 +3,7 @@ using GreenTrace.Broker;
 using GreenTrace.Core.Devices;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Gateway;
+using GreenTrace.Gateway.Store;
 using GreenTrace.Ledger;
 using GreenTrace.Ledger.Storage;
 using GreenTrace.Streaming;
@@ -53,7 +54,8 @@ public static class DemoPipeline
             o.BrokerHost = "127.0.0.1";
             o.BrokerPort = brokerPort;
         });
-        s.AddSingleton(sp => new ReadingValidator(devices, sp.GetRequiredService<IOptions<GatewayOptions>>().Value));
+        s.AddSingleton<IGatewayStore>(sp => new StreamGatewayStore(sp.GetRequiredService<IStreamClientFactory>(), sp.GetRequiredService<IOptions<GatewayOptions>>().Value.DuplicateWindow));
+        s.AddSingleton(sp => new ReadingValidator(devices, sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<IGatewayStore>()));
         s.AddSingleton<GatewayService>();
         s.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
 

@@ -2,8 +2,9 @@ namespace GreenTrace.Core.Readings;
 
 /// <summary>
 /// Who may publish and subscribe where. The same rules hold in the embedded broker and in the
-/// Mosquitto ACL the scripts generate: a meter publishes only to its own readings topic and
-/// subscribes nowhere; only gateways read the readings topics.
+/// Mosquitto ACL that <c>MosquittoConfig</c> generates: a meter publishes only to its own readings
+/// topic and subscribes nowhere (Mosquitto grants the subscription but delivers nothing on it); only
+/// gateways read the readings topics.
 /// </summary>
 public static class TopicRules
 {

@@ -137,7 +137,8 @@ public sealed class GatewayServiceTests : IDisposable
     [Fact]
     public async Task MixedTrafficAddsUpAndEveryMessageIsOnExactlyOneStreamOrCountedAsDuplicate()
     {
-        await using var pipeline = await GatewayHarness.StartAsync([_a, _b]);
+        // A window of 2: meter a's first reading, sent again after its fifth, is a replay.
+        await using var pipeline = await GatewayHarness.StartAsync([_a, _b], o => o.DuplicateWindow = 2);
         var meterA = await pipeline.ConnectAsync(_a.Id);
         var meterB = await pipeline.ConnectAsync(_b.Id);
         var seriesA = new ReadingSeries(_a, _start);
@@ -164,7 +165,7 @@ public sealed class GatewayServiceTests : IDisposable
         expectedReasons.Add(ReadingReasons.SignatureInvalid);
         await GatewayHarness.PublishAcceptedAsync(meterB, _b.Topic, "junk"u8.ToArray());
         expectedReasons.Add(ReadingReasons.CoseMalformed);
-        await GatewayHarness.PublishAcceptedAsync(meterA, _a.Topic, _a.Sign(_a.Reading(0, _start - 900, 100, 1_000_000))); // before the first accepted
+        await GatewayHarness.PublishAcceptedAsync(meterA, _a.Topic, good[0]);
         expectedReasons.Add(GatewayReasons.SequenceReplay);
         await GatewayHarness.PublishAcceptedAsync(meterB, _b.Topic, _b.Sign(_b.Reading(6, _start + 4500, 5000, 1_006_500))); // 5 kWh in 15 min from 4 kW
         expectedReasons.Add(GatewayReasons.EnergyImplausible);

@@ -1,6 +1,7 @@
 using GreenTrace.Core.Devices;
 using GreenTrace.Core.Readings;
 using GreenTrace.Gateway;
+using GreenTrace.Gateway.Store;
 using GreenTrace.Pipeline.Tests.Support;
 
 namespace GreenTrace.Pipeline.Tests.Gateway;
@@ -18,12 +19,13 @@ public sealed class ReadingValidatorTests : IDisposable
     private readonly DeviceDirectory _directory;
     private readonly GatewayOptions _options = new() { MaxReadingBytes = 1024, MaxClockSkewSeconds = 300, DuplicateWindow = 4 };
     private readonly ManualTime _time = new(Noon);
+    private readonly InMemoryMeterHistory _history = new(4);
     private readonly ReadingValidator _validator;
 
     public ReadingValidatorTests()
     {
         _directory = new DeviceDirectory([_a.Device, _b.Device, _consumer.Device]);
-        _validator = new ReadingValidator(_directory, _options, _time);
+        _validator = new ReadingValidator(_directory, _options, _history, _time);
     }
 
     public void Dispose()
@@ -112,12 +114,33 @@ public sealed class ReadingValidatorTests : IDisposable
     }
 
     [Fact]
-    public void AnOlderSequenceAfterACommittedOneIsAReplay()
+    public void AnOlderSequenceNeverAcceptedIsAReplayWhenTheHistoryNoLongerReachesBackToIt()
     {
-        AcceptAndCommit(_a.Reading(5, H11 + 900, 250, 10_250));
+        // A window of 4: after five readings the first is forgotten, so nothing at or below it can be shown to be new.
+        var series = new ReadingSeries(_a, H11 - (4 * 900), firstSequence: 10, register: 10_000);
+        foreach (var (_, encoded) in Enumerable.Range(0, 5).Select(_ => series.Next(100)).ToList())
+            AcceptAndCommit(encoded);
 
-        // Seq 4 was never seen; it is older than what was accepted, so it is a replay, not a duplicate.
-        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(4, H11, 250, 10_000)), "meter-a");
+        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(9, H11 - (5 * 900), 100, 10_000)), "meter-a");
+        AssertRejected(GatewayReasons.SequenceReplay, Validate(_a.Reading(10, H11 - (4 * 900), 100, 10_100)), "meter-a"); // accepted, then forgotten
+    }
+
+    [Fact]
+    public void AReadingThatArrivesAfterLaterOnesIsAcceptedIfItFitsExactlyBetweenItsNeighbours()
+    {
+        // Two gateways sharing the load can take a meter's readings out of order: 1 and 3 first, then 2.
+        AcceptAndCommit(_a.Reading(1, H11, 100, 10_100));
+        AcceptAndCommit(_a.Reading(3, H11 + 1800, 100, 10_300));
+
+        AssertRejected(GatewayReasons.RegisterInconsistent, Validate(_a.Reading(2, H11 + 900, 100, 10_150)), "meter-a"); // 10_100 + 100 ≠ 10_150
+        AssertRejected(GatewayReasons.RegisterInconsistent, Validate(_a.Reading(2, H11 + 900, 150, 10_250)), "meter-a"); // 10_250 + 100 ≠ 10_300
+        AssertRejected(GatewayReasons.IntervalOverlap, Validate(_a.Reading(2, H11 + 1800, 100, 10_200)), "meter-a"); // where 3 is
+        var late = Validate(_a.Reading(2, H11 + 900, 100, 10_200));
+        Assert.Equal(Verdict.Accepted, late.Verdict);
+        Assert.Equal(3UL, late.LastSequence);
+        Assert.True(_history.TryRecord(late.Reading!.Reading, late.LastSequence));
+        Assert.Equal(Verdict.Duplicate, Validate(_a.Reading(2, H11 + 900, 100, 10_200)).Verdict);
+        Assert.Equal(3UL, _history.LastAccepted("meter-a")!.Sequence);
     }
 
     [Fact]
@@ -157,7 +180,7 @@ public sealed class ReadingValidatorTests : IDisposable
         AssertRejected(GatewayReasons.IntervalLength, Validate(_a.Reading(1, H11, 50, 10_050, intervalSeconds: 300)), "meter-a");
         AssertRejected(GatewayReasons.IntervalLength, Validate(_a.Reading(1, H11, 50, 10_050, intervalSeconds: 3600)), "meter-a");
 
-        var lenient = new ReadingValidator(_directory, new GatewayOptions { AllowedIntervalSeconds = [300, 900] }, _time);
+        var lenient = new ReadingValidator(_directory, new GatewayOptions { AllowedIntervalSeconds = [300, 900] }, _history, _time);
         Assert.Equal(Verdict.Accepted, lenient.Validate(_a.Topic, _a.Sign(_a.Reading(1, H11, 50, 10_050, intervalSeconds: 300))).Verdict);
     }
 
@@ -236,9 +259,22 @@ public sealed class ReadingValidatorTests : IDisposable
         // Nor is it the meter's latest: an unrelated reading is not checked against it.
         Assert.Equal(Verdict.Accepted, Validate(_a.Reading(7, H11 - 3600, 100, 5_000)).Verdict);
 
-        // Committing a rejection or a duplicate records nothing either.
-        _validator.Commit(_validator.Validate(_a.Topic, _a.Forge(_a.Reading(9, H11 + 900, 100, 10_200))));
-        Assert.Equal(Verdict.Accepted, _validator.Validate(_a.Topic, first).Verdict);
+    }
+
+    [Fact]
+    public void AnAcceptedOutcomeNamesTheHistoryItWasCheckedAgainstSoAStaleOneCannotBeRecorded()
+    {
+        var first = _validator.Validate(_a.Topic, _a.Sign(_a.Reading(1, H11, 100, 10_100)));
+        Assert.Null(first.LastSequence);
+        var second = _validator.Validate(_a.Topic, _a.Sign(_a.Reading(2, H11 + 900, 100, 10_200)));
+        Assert.Null(second.LastSequence);
+
+        Assert.True(_history.TryRecord(first.Reading!.Reading, first.LastSequence));
+        // Validated before seq 1 was recorded: another gateway won, so this one must validate again.
+        Assert.False(_history.TryRecord(second.Reading!.Reading, second.LastSequence));
+        var again = _validator.Validate(_a.Topic, second.Reading.Encoded);
+        Assert.Equal(1UL, again.LastSequence);
+        Assert.True(_history.TryRecord(again.Reading!.Reading, again.LastSequence));
     }
 
     [Fact]
@@ -257,7 +293,7 @@ public sealed class ReadingValidatorTests : IDisposable
     {
         var outcome = _validator.Validate(_a.Topic, encoded);
         Assert.Equal(Verdict.Accepted, outcome.Verdict);
-        _validator.Commit(outcome);
+        Assert.True(_history.TryRecord(outcome.Reading!.Reading, outcome.LastSequence));
     }
 
     private TestMeter Meter(string id) => new[] { _a, _b, _consumer, _unregistered }.Single(m => m.Id == id);

@@ -2,6 +2,7 @@ using GreenTrace.Broker;
 using GreenTrace.Core.Devices;
 using GreenTrace.Core.Readings;
 using GreenTrace.Gateway;
+using GreenTrace.Gateway.Store;
 using GreenTrace.Streaming;
 using GreenTrace.Streaming.InProcess;
 using Microsoft.Extensions.Logging;
@@ -55,7 +56,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         var log = new InProcessLog([new TopicSpec(Topics.Readings, 4), new TopicSpec(Topics.RejectedReadings, 2)]);
         var options = new GatewayOptions { BrokerHost = "127.0.0.1", BrokerPort = broker.Port, ClientId = GatewayClientId };
         configure?.Invoke(options);
-        var gateway = new GatewayService(Microsoft.Extensions.Options.Options.Create(options), new ReadingValidator(directory, options), streams?.Invoke(log) ?? log, logger ?? NullLogger<GatewayService>.Instance);
+        var store = new StreamGatewayStore(streams?.Invoke(log) ?? log, options.DuplicateWindow);
+        var gateway = new GatewayService(Microsoft.Extensions.Options.Options.Create(options), new ReadingValidator(directory, options, store), store, logger ?? NullLogger<GatewayService>.Instance);
         var harness = new GatewayHarness(directory, broker, log, options, gateway);
         await gateway.StartAsync(TestContext.Current.CancellationToken);
         if (waitUntilSubscribed)

@@ -1,0 +1,76 @@
+using GreenTrace.Core.Devices;
+using GreenTrace.Gateway;
+using GreenTrace.Gateway.Store;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+
+namespace GreenTrace.Cli.Gateway;
+
+/// <summary>
+/// The standalone gateway: one Generic Host with the gateway service, the shared SQLite store and a
+/// periodic status line. Several of these on one host, in one shared-subscription group and with one
+/// store file, split a fleet's readings between them.
+/// </summary>
+public static class GatewayHost
+{
+    public static IHost Build(IConfiguration configuration, DeviceDirectory devices)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = true,
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
+        // Logs go to stderr; stdout carries the final summary only.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+
+        var s = builder.Services;
+        s.AddSingleton<IDeviceDirectory>(devices);
+        s.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).Validate(o =>
+        {
+            o.Validate();
+            return o.StorePath is not null;
+        }, "the standalone gateway needs Gateway:StorePath (--store)").ValidateOnStart();
+        s.AddSingleton(sp => new SqliteGatewayStore(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.StorePath!));
+        s.AddSingleton<IGatewayStore>(sp => sp.GetRequiredService<SqliteGatewayStore>());
+        s.AddSingleton(sp => new ReadingValidator(devices, sp.GetRequiredService<IOptions<GatewayOptions>>().Value, sp.GetRequiredService<IGatewayStore>()));
+        s.AddSingleton<GatewayService>();
+        s.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
+        s.AddHostedService<GatewayStatusReporter>();
+
+        s.AddOpenTelemetry().WithMetrics(m =>
+        {
+            m.AddMeter(GatewayStats.Meter.Name);
+            if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
+                m.AddConsoleExporter();
+        });
+        return builder.Build();
+    }
+}
+
+/// <summary>Logs this gateway's counts at a fixed period, so an operator tailing the log sees it work.</summary>
+internal sealed class GatewayStatusReporter(GatewayService gateway, IConfiguration configuration, ILogger<GatewayStatusReporter> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Gateway:StatusIntervalSeconds", 10)));
+        using var timer = new PeriodicTimer(period);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var stats = gateway.Stats;
+                logger.LogInformation("{State}: received {Received}, accepted {Accepted}, rejected {Rejected}, duplicates {Duplicates}",
+                    gateway.IsSubscribed ? "subscribed" : "connecting", stats.Received, stats.Accepted, stats.Rejected, stats.Duplicates);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

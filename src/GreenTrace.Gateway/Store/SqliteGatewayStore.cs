@@ -1,0 +1,260 @@
+using GreenTrace.Core.Readings;
+using Microsoft.Data.Sqlite;
+
+namespace GreenTrace.Gateway.Store;
+
+/// <summary>
+/// The standalone gateway's store: one SQLite file that every gateway process on the host shares. Its
+/// <c>readings</c> table is the durable readings stream (ordered by offset, one row per meter and
+/// sequence), <c>rejected</c> the rejected stream with raw bytes, <c>duplicates</c> the books of what
+/// arrived twice. An accepted reading is appended in one immediate transaction that first checks the
+/// meter's last sequence, so two gateways racing on one meter cannot both accept: the loser validates
+/// again and finds a duplicate. WAL with synchronous=FULL: a reading is on disk before its PUBACK.
+/// </summary>
+public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
+{
+    private readonly SqliteConnection _db;
+    private readonly Lock _gate = new();
+
+    public SqliteGatewayStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = System.IO.Path.GetFullPath(path);
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+            Directory.CreateDirectory(directory);
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Pooling = false,
+            // Other gateway processes hold the write lock for one short transaction at a time.
+            DefaultTimeout = 30,
+        }.ToString());
+        _db.Open();
+        Execute("PRAGMA busy_timeout = 30000;");
+        Execute("PRAGMA journal_mode = WAL;");
+        Execute("PRAGMA synchronous = FULL;");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS readings (
+                offset      INTEGER PRIMARY KEY AUTOINCREMENT,
+                meter_id    TEXT    NOT NULL,
+                seq         INTEGER NOT NULL,
+                payload     BLOB    NOT NULL,
+                gateway     TEXT    NOT NULL,
+                accepted_at INTEGER NOT NULL,
+                UNIQUE (meter_id, seq)
+            );
+            CREATE TABLE IF NOT EXISTS rejected (
+                offset      INTEGER PRIMARY KEY AUTOINCREMENT,
+                reason      TEXT    NOT NULL,
+                meter_id    TEXT,
+                gateway     TEXT    NOT NULL,
+                received_at INTEGER NOT NULL,
+                record      BLOB    NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS duplicates (
+                offset      INTEGER PRIMARY KEY AUTOINCREMENT,
+                meter_id    TEXT    NOT NULL,
+                seq         INTEGER NOT NULL,
+                gateway     TEXT    NOT NULL,
+                received_at INTEGER NOT NULL
+            );
+            """);
+    }
+
+    public string Path { get; }
+
+    public Reading? LastAccepted(string meterId)
+    {
+        lock (_gate)
+            return QueryReading("SELECT payload FROM readings WHERE meter_id = $m ORDER BY seq DESC LIMIT 1", meterId, null);
+    }
+
+    public Reading? FindAccepted(string meterId, ulong sequence)
+    {
+        lock (_gate)
+            return QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq = $s", meterId, sequence);
+    }
+
+    public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence)
+    {
+        lock (_gate)
+        {
+            return (QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq < $s ORDER BY seq DESC LIMIT 1", meterId, sequence),
+                QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq > $s ORDER BY seq LIMIT 1", meterId, sequence));
+        }
+    }
+
+    /// <summary>The table keeps every accepted reading, so the history is complete.</summary>
+    public ulong CompleteFrom(string meterId) => 0;
+
+    public Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        cancellationToken.ThrowIfCancellationRequested();
+        var r = reading.Reading;
+        lock (_gate)
+        {
+            // IMMEDIATE takes the write lock before the check, so no other gateway can append in between.
+            using var tx = _db.BeginTransaction(deferred: false);
+            using var last = _db.CreateCommand();
+            last.Transaction = tx;
+            last.CommandText = "SELECT MAX(seq) FROM readings WHERE meter_id = $m";
+            last.Parameters.AddWithValue("$m", r.MeterId);
+            var current = last.ExecuteScalar() is long s ? (ulong?)unchecked((ulong)s) : null;
+            if (current != expectedLastSequence)
+                return Task.FromResult(false);
+            using var insert = _db.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = """
+                INSERT INTO readings (meter_id, seq, payload, gateway, accepted_at) VALUES ($m, $s, $p, $g, $t)
+                ON CONFLICT (meter_id, seq) DO NOTHING
+                """;
+            insert.Parameters.AddWithValue("$m", r.MeterId);
+            insert.Parameters.AddWithValue("$s", unchecked((long)r.Sequence));
+            insert.Parameters.AddWithValue("$p", reading.Encoded.ToArray());
+            insert.Parameters.AddWithValue("$g", gatewayId);
+            insert.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            if (insert.ExecuteNonQuery() != 1)
+                return Task.FromResult(false);
+            tx.Commit();
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task AppendRejectedAsync(RejectedReading rejected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(rejected);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "INSERT INTO rejected (reason, meter_id, gateway, received_at, record) VALUES ($r, $m, $g, $t, $b)";
+            cmd.Parameters.AddWithValue("$r", rejected.Reason);
+            cmd.Parameters.AddWithValue("$m", (object?)rejected.MeterId ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$g", rejected.RejectedBy);
+            cmd.Parameters.AddWithValue("$t", rejected.ReceivedAt);
+            cmd.Parameters.AddWithValue("$b", rejected.ToJsonBytes());
+            cmd.ExecuteNonQuery();
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task RecordDuplicateAsync(Reading reading, string gatewayId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "INSERT INTO duplicates (meter_id, seq, gateway, received_at) VALUES ($m, $s, $g, $t)";
+            cmd.Parameters.AddWithValue("$m", reading.MeterId);
+            cmd.Parameters.AddWithValue("$s", unchecked((long)reading.Sequence));
+            cmd.Parameters.AddWithValue("$g", gatewayId);
+            cmd.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            cmd.ExecuteNonQuery();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Accepted readings after <paramref name="afterOffset"/>, in stream order: how a forwarder or an auditor reads the stream.</summary>
+    public IReadOnlyList<StoredReading> ReadAccepted(long afterOffset, int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT offset, meter_id, seq, payload, gateway FROM readings WHERE offset > $o ORDER BY offset LIMIT $n";
+            cmd.Parameters.AddWithValue("$o", afterOffset);
+            cmd.Parameters.AddWithValue("$n", max);
+            using var reader = cmd.ExecuteReader();
+            var rows = new List<StoredReading>();
+            while (reader.Read())
+                rows.Add(new StoredReading(reader.GetInt64(0), reader.GetString(1), unchecked((ulong)reader.GetInt64(2)), (byte[])reader.GetValue(3), reader.GetString(4)));
+            return rows;
+        }
+    }
+
+    /// <summary>Refusals in stream order.</summary>
+    public IReadOnlyList<RejectedReading> ReadRejected()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT record FROM rejected ORDER BY offset";
+            using var reader = cmd.ExecuteReader();
+            var rows = new List<RejectedReading>();
+            while (reader.Read())
+                rows.Add(RejectedReading.FromJson((byte[])reader.GetValue(0)));
+            return rows;
+        }
+    }
+
+    /// <summary>The books: what every gateway writing here accepted, refused by reason, and dropped as duplicates.</summary>
+    public GatewayTotals Totals()
+    {
+        lock (_gate)
+        {
+            var byGateway = new Dictionary<string, long>(StringComparer.Ordinal);
+            var byReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
+            long accepted = 0, duplicates = 0;
+            using (var cmd = _db.CreateCommand())
+            {
+                cmd.CommandText = "SELECT gateway, COUNT(*) FROM readings GROUP BY gateway";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                {
+                    byGateway[reader.GetString(0)] = reader.GetInt64(1);
+                    accepted += reader.GetInt64(1);
+                }
+            }
+            using (var cmd = _db.CreateCommand())
+            {
+                cmd.CommandText = "SELECT reason, COUNT(*) FROM rejected GROUP BY reason";
+                using var reader = cmd.ExecuteReader();
+                while (reader.Read())
+                    byReason[reader.GetString(0)] = reader.GetInt64(1);
+            }
+            using (var cmd = _db.CreateCommand())
+            {
+                cmd.CommandText = "SELECT COUNT(*) FROM duplicates";
+                duplicates = (long)cmd.ExecuteScalar()!;
+            }
+            return new GatewayTotals(accepted, byReason, duplicates, byGateway);
+        }
+    }
+
+    public void Dispose() => _db.Dispose();
+
+    private Reading? QueryReading(string sql, string meterId, ulong? sequence)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$m", meterId);
+        if (sequence is { } s)
+            cmd.Parameters.AddWithValue("$s", unchecked((long)s));
+        if (cmd.ExecuteScalar() is not byte[] payload)
+            return null;
+        // Only readings that passed every check are stored, so decoding cannot fail short of a corrupted file.
+        var decoded = ReadingCodec.Decode(payload);
+        return decoded.IsOk ? decoded.Value.Reading : throw new InvalidDataException($"{Path}: stored reading of '{meterId}' no longer decodes: {decoded.Error.Message}");
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}
+
+/// <summary>One row of the readings stream.</summary>
+public sealed record StoredReading(long Offset, string MeterId, ulong Sequence, byte[] Payload, string Gateway);
+
+/// <summary>The gateway books: every message that reached a gateway is in exactly one of these.</summary>
+public sealed record GatewayTotals(long Accepted, IReadOnlyDictionary<string, long> RejectedByReason, long Duplicates, IReadOnlyDictionary<string, long> AcceptedByGateway)
+{
+    public long Rejected => RejectedByReason.Values.Sum();
+
+    public long Received => Accepted + Rejected + Duplicates;
+}
