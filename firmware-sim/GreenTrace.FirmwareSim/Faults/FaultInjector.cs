@@ -29,11 +29,11 @@ public sealed record InjectedFaults(IReadOnlyList<MeterMessage> Before, IReadOnl
 /// the publishing concurrency, and faults never touch the meter's own sequence or register.
 /// </summary>
 /// <remarks>
-/// Every fault is built so that a gateway refuses it for one reason whatever it accepted before, provided it sees
-/// the meter's messages in publishing order (<see cref="FaultKinds.ExpectedGatewayOutcome"/>). Faults with a
-/// sequence number take the one the meter's next genuine reading uses, and are published before that reading:
-/// a gateway then cannot have accepted anything at or after that number, and no fault is ever accepted, so none
-/// can make a later genuine reading look like a conflict or a replay.
+/// Every fault is built so that a gateway refuses it for one reason whatever it accepted before
+/// (<see cref="FaultKinds.ExpectedGatewayOutcome"/>), and no fault is ever accepted, so none can make a later
+/// genuine reading look like a conflict or a replay. A rollback takes the sequence number of the genuine reading it
+/// is published just before; gateways that race each other may take that reading first and refuse the rollback as
+/// a sequence conflict instead (<see cref="FaultOutcome.ConcurrentReason"/>).
 /// </remarks>
 public sealed class FaultInjector : IDisposable
 {
@@ -41,6 +41,12 @@ public sealed class FaultInjector : IDisposable
     public static readonly TimeSpan MinClockSkew = TimeSpan.FromDays(1);
 
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromDays(30);
+
+    /// <summary>Rollbacks start after a meter's first readings (sequence numbers up to this one).</summary>
+    public const ulong RollbackMinSequence = 16;
+
+    /// <summary>How far ahead of the genuine reading a skewed reading's sequence number is (2^32: never reached by a real meter).</summary>
+    public const ulong ClockSkewSequenceLead = 1UL << 32;
 
     private readonly FaultOptions _options;
     private readonly ulong _seed;
@@ -168,7 +174,11 @@ public sealed class FaultInjector : IDisposable
                 }
             case FaultKind.ClockSkew:
                 {
-                    // The meter's next reading as its clock would date it: correct energy and register, only the time is wrong.
+                    // A reading from a meter whose clock (and counter) jumped: correct energy and register, dated days
+                    // ahead. Its sequence number is far beyond anything the meter will reach, so no gateway can compare
+                    // it with a genuine reading of the same or a later number, whatever order gateways sharing the
+                    // meter take its messages in (one that had already taken the next genuine reading would otherwise
+                    // call it a sequence conflict, or an overlap): only the clock check can refuse it.
                     var length = meter.IntervalSeconds;
                     var range = (long)(MaxClockSkew - MinClockSkew).TotalSeconds;
                     var ahead = _time.GetUtcNow().ToUnixTimeSeconds() + (long)MinClockSkew.TotalSeconds + (long)(rng.NextDouble() * range);
@@ -176,7 +186,7 @@ public sealed class FaultInjector : IDisposable
                     var start = ahead + ((length - (ahead % length)) % length);
                     var skewed = reading with
                     {
-                        Sequence = reading.Sequence + 1,
+                        Sequence = reading.Sequence + ClockSkewSequenceLead,
                         Start = start,
                         End = start + length,
                         RegisterWh = reading.RegisterWh + reading.EnergyWh,
@@ -189,7 +199,10 @@ public sealed class FaultInjector : IDisposable
                     // and sequence number right after the previous reading, which has ended (so the clock check passes
                     // even in real time), with a register below its own interval's energy. No earlier reading of any
                     // meter is consistent with that, so the register check fails whatever the gateway last accepted.
-                    if (history.Previous is not { } previous)
+                    // Not among a meter's first readings: a gateway can only refuse a rollback against an earlier
+                    // reading of the meter, and gateways racing each other on a fresh store could otherwise meet the
+                    // rollback before any of them has recorded one.
+                    if (history.Previous is not { } previous || reading.Sequence <= RollbackMinSequence)
                         return null;
                     var last = previous.Reading;
                     var energy = Math.Max(1UL, reading.EnergyWh);

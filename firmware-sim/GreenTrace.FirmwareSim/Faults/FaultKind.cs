@@ -27,7 +27,10 @@ public enum FaultKind
     /// <summary>The genuine reading published on another meter's topic.</summary>
     WrongTopic,
 
-    /// <summary>A validly signed next reading dated at least a day ahead of the wall clock, as from a meter whose clock jumped.</summary>
+    /// <summary>
+    /// A validly signed reading dated at least a day ahead of the wall clock, as from a meter whose clock jumped; its
+    /// sequence number is far ahead too (<see cref="FaultInjector.ClockSkewSequenceLead"/>).
+    /// </summary>
     ClockSkew,
 
     /// <summary>
@@ -54,7 +57,11 @@ public enum FaultDisposition
 }
 
 /// <param name="Reason">The gateway's reason code; for <see cref="FaultDisposition.RefusedByBroker"/>, the code a gateway would give if a broker without topic rules let it through.</param>
-public sealed record FaultOutcome(FaultDisposition Disposition, string? Reason);
+/// <param name="ConcurrentReason">
+/// The other reason gateways working in parallel may give: one that has already taken the genuine reading with the
+/// fault's sequence number refuses the fault as a conflict. Null when the outcome does not depend on such races.
+/// </param>
+public sealed record FaultOutcome(FaultDisposition Disposition, string? Reason, string? ConcurrentReason = null);
 
 public static class FaultKinds
 {
@@ -77,10 +84,10 @@ public static class FaultKinds
     };
 
     /// <summary>
-    /// What a gateway with default settings does with each fault, given that it takes a meter's messages in the
-    /// order the meter published them. The reason codes are the gateway's (GatewayReasons, ReadingReasons); the
-    /// firmware simulator does not depend on the gateway, so a test pins them to the gateway's constants.
-    /// Which of these hold when several gateways share one meter's messages is documented in docs/simulator.md.
+    /// What a gateway with default settings does with each fault, whatever it accepted before. The reason codes are
+    /// the gateway's (GatewayReasons, ReadingReasons); the firmware simulator does not depend on the gateway, so a
+    /// test pins them to the gateway's constants. docs/simulator.md explains each, and what changes when several
+    /// gateways share one meter's messages.
     /// </summary>
     public static FaultOutcome ExpectedGatewayOutcome(this FaultKind kind) => kind switch
     {
@@ -96,7 +103,8 @@ public static class FaultKinds
         FaultKind.MisalignedInterval => new(FaultDisposition.Rejected, "interval-misaligned"),
         FaultKind.WrongTopic => new(FaultDisposition.RefusedByBroker, "topic-mismatch"),
         FaultKind.ClockSkew => new(FaultDisposition.Rejected, "timestamp-future"),
-        FaultKind.CounterRollback => new(FaultDisposition.Rejected, "register-inconsistent"),
+        // Gateways racing each other may take the genuine reading with the same sequence number first.
+        FaultKind.CounterRollback => new(FaultDisposition.Rejected, "register-inconsistent", ConcurrentReason: "sequence-conflict"),
         // The size check is the gateway's first.
         FaultKind.Oversized => new(FaultDisposition.Rejected, "size-limit"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),

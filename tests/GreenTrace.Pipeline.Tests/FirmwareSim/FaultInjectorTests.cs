@@ -63,8 +63,13 @@ public class FaultInjectorTests
         }
         foreach (var kind in FaultKinds.All)
         {
-            // Replays and rollbacks need an earlier reading, so a meter's first interval cannot have one.
-            var draws = 2 * (kind is FaultKind.Replay or FaultKind.CounterRollback ? intervals - 1 : intervals);
+            // A replay needs an earlier reading; a rollback waits for the meter's first readings.
+            var draws = 2 * (kind switch
+            {
+                FaultKind.Replay => intervals - 1,
+                FaultKind.CounterRollback => intervals - (int)FaultInjector.RollbackMinSequence,
+                _ => intervals,
+            });
             var rate = options.RateOf(kind);
             var sigma = Math.Sqrt(draws * rate * (1 - rate));
             Assert.InRange(counts[kind], (draws * rate) - (5 * sigma), (draws * rate) + (5 * sigma));
@@ -93,9 +98,14 @@ public class FaultInjectorTests
         options.ReplayMinAge = 1;
         using var injector = new FaultInjector(options, 1, [meter.Id, other.Id], Clock);
         var history = injector.NewHistory();
-        var older = meter.NextSignedReading(Start);
-        history.Remember(older);
-        var genuine = meter.NextSignedReading(Start + 900);
+        // Past the first readings, before which no rollback is made.
+        SignedReading older = null!;
+        for (var i = 0; i <= (int)FaultInjector.RollbackMinSequence; i++)
+        {
+            older = meter.NextSignedReading(Start + (i * 900L));
+            history.Remember(older);
+        }
+        var genuine = meter.NextSignedReading(older.Reading.End);
         var state = meter.State;
 
         var injected = injector.Inject(meter, genuine, history);
@@ -111,7 +121,8 @@ public class FaultInjectorTests
         Assert.Equal(genuine.Encoded.Length, faults[FaultKind.TamperedPayload].Payload.Length);
         Assert.NotEqual(genuine.Reading, ReadingCodec.Decode(faults[FaultKind.TamperedPayload].Payload).Value.Reading);
         Assert.Equal(genuine.Encoded, faults[FaultKind.Duplicate].Payload);
-        Assert.Equal(older.Encoded, faults[FaultKind.Replay].Payload);
+        Assert.InRange(faults[FaultKind.Replay].Reading!.Sequence, 1UL, older.Reading.Sequence);
+        Assert.Equal(faults[FaultKind.Replay].Reading, ReadingCodec.DecodeAndVerify(faults[FaultKind.Replay].Payload, key).Value.Reading);
         Assert.Equal(other.Id, faults[FaultKind.WrongTopic].TopicMeterId);
         Assert.Equal(genuine.Encoded, faults[FaultKind.WrongTopic].Payload);
 
@@ -120,7 +131,7 @@ public class FaultInjectorTests
         Assert.NotEqual(0, faults[FaultKind.MisalignedInterval].Reading!.Start % 900);
 
         var skewed = ReadingCodec.DecodeAndVerify(faults[FaultKind.ClockSkew].Payload, key).Value.Reading;
-        Assert.Equal(genuine.Reading.Sequence + 1, skewed.Sequence);
+        Assert.Equal(genuine.Reading.Sequence + FaultInjector.ClockSkewSequenceLead, skewed.Sequence);
         Assert.Equal(0, skewed.Start % 900);
         Assert.InRange(skewed.Start - Clock.GetUtcNow().ToUnixTimeSeconds(), (long)FaultInjector.MinClockSkew.TotalSeconds, (long)FaultInjector.MaxClockSkew.TotalSeconds + 900);
         Assert.Equal(genuine.Reading.RegisterWh + skewed.EnergyWh, skewed.RegisterWh);
@@ -165,7 +176,7 @@ public class FaultInjectorTests
             var injected = injector.Inject(meter, genuine, history);
             // A single meter has no other meter's topic to publish to.
             Assert.DoesNotContain(injected.All, f => f.Fault == FaultKind.WrongTopic);
-            Assert.Equal(i > 0, injected.Before.Any(f => f.Fault == FaultKind.CounterRollback));
+            Assert.Equal(genuine.Reading.Sequence > FaultInjector.RollbackMinSequence, injected.Before.Any(f => f.Fault == FaultKind.CounterRollback));
             var replay = injected.After.SingleOrDefault(f => f.Fault == FaultKind.Replay);
             if (genuine.Reading.Sequence <= 10)
             {

@@ -199,6 +199,66 @@ public sealed class FaultOutcomeTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    [InlineData(14)]
+    [InlineData(15)]
+    public void Two_gateways_racing_each_other_on_one_store_never_accept_a_fault_and_give_only_its_stated_reasons(int seed)
+    {
+        // What a real shared subscription does (scripts/rehearse on Mosquitto shows it): each message goes to one
+        // gateway, each gateway takes its share in order, but the two progress at their own pace, so one may take a
+        // meter's next genuine reading before the other has taken the fault published just before it.
+        var options = new GatewayOptions();
+        var history = new InMemoryMeterHistory(options.DuplicateWindow);
+        var gateways = new[] { (new ReadingValidator(_devices, options, history, Now), history), (new ReadingValidator(_devices, options, history, Now), history) };
+        var rng = new Random(seed);
+        var shares = new[] { new Queue<Published>(), new Queue<Published>() };
+        foreach (var p in _stream)
+            shares[rng.Next(2)].Enqueue(p);
+        var accepted = new Dictionary<(string, ulong), int>();
+        var reasons = FaultKinds.All.ToDictionary(k => k, _ => new HashSet<string>());
+        while (shares[0].Count + shares[1].Count > 0)
+        {
+            // A gateway runs ahead for a while, then the other catches up.
+            var g = shares[0].Count == 0 ? 1 : shares[1].Count == 0 ? 0 : rng.Next(2);
+            for (var burst = 1 + rng.Next(8); burst > 0 && shares[g].Count > 0; burst--)
+            {
+                var p = shares[g].Dequeue();
+                var outcome = Deliver(gateways[g], p);
+                if (outcome.Verdict == Verdict.Accepted)
+                {
+                    // Only a genuine reading, or its identical copy taken first, and each only once.
+                    Assert.True(p.Fault is null or FaultKind.Duplicate, Describe(p, outcome));
+                    Assert.Equal(p.Genuine, outcome.Reading!.Reading);
+                    var key = (p.Message.PublisherId, p.Genuine.Sequence);
+                    accepted[key] = accepted.GetValueOrDefault(key) + 1;
+                    continue;
+                }
+                if (outcome.Verdict == Verdict.Duplicate)
+                {
+                    // A duplicate, or the genuine reading after its copy got in first (the count above says which).
+                    Assert.True(p.Fault is null or FaultKind.Duplicate, Describe(p, outcome));
+                    continue;
+                }
+                Assert.True(p.Fault is not null, Describe(p, outcome));
+                var kind = p.Fault!.Value;
+                var expected = kind.ExpectedGatewayOutcome();
+                var code = outcome.Rejection!.Code;
+                Assert.True(code == expected.Reason || code == expected.ConcurrentReason, Describe(p, outcome));
+                reasons[kind].Add(code);
+            }
+        }
+        Assert.Equal(Intervals * _fleet.Meters.Count, accepted.Count);
+        Assert.All(accepted.Values, n => Assert.Equal(1, n));
+        // The races did happen: some rollbacks met the genuine reading with their sequence number first.
+        Assert.Equal(["register-inconsistent", "sequence-conflict"], reasons[FaultKind.CounterRollback].Order());
+        // The faults that carry no sequence number of a genuine reading are refused one way only, race or not.
+        foreach (var kind in FaultKinds.All.Where(k => k.ExpectedGatewayOutcome() is { Disposition: FaultDisposition.Rejected, ConcurrentReason: null }))
+            Assert.Equal([kind.ExpectedGatewayOutcome().Reason!], reasons[kind]);
+    }
+
     [Fact]
     public void A_gateway_that_never_saw_the_meter_cannot_tell_a_rollback_from_a_first_reading()
     {

@@ -103,7 +103,8 @@ public class FleetPublisherTests
     public async Task Injected_faults_reach_the_subscriber_as_counted_and_leave_the_genuine_stream_intact()
     {
         var ct = Guard();
-        const int meters = 6, intervals = 10;
+        // Long enough for rollbacks, which wait for a meter's first readings.
+        const int meters = 6, intervals = 24;
         await using var broker = await TestBroker.StartAsync();
         await using var subscriber = await TestSubscriber.ConnectAsync(broker.Port, ct);
         using var fleet = Fleet.Generate(new FleetSpec { MeterCount = meters, Seed = 22 });
