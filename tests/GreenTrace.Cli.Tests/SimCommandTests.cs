@@ -106,19 +106,26 @@ public sealed class SimCommandTests : IDisposable
 
             var s1 = ReadSummary(PathOf("s1.json"));
             Assert.Equal(SimSummary.FormatName, s1.Format);
-            Assert.Equal(24, s1.Counters.ReadingsGenerated);
-            Assert.Equal(24, s1.Counters.ReadingsSent);
-            Assert.Equal(0, s1.Counters.Buffered);
-            Assert.Equal(s1.Counters.MessagesSent, s1.Counters.Acknowledged + s1.Counters.RefusedByBroker);
-            Assert.Equal(24 + s1.Counters.FaultsInjected, s1.Counters.MessagesSent);
-            Assert.Equal(s1.Faults.Values.Sum(f => f.Injected), s1.Counters.FaultsInjected);
+            Assert.Equal(24, s1.ReadingsGenerated);
+            Assert.Equal(24, s1.ReadingsSent);
+            Assert.Equal(0, s1.Buffered);
+            Assert.Equal(s1.MessagesSent, s1.Acknowledged + s1.RefusedByBroker);
+            Assert.Equal(24 + s1.FaultsTotal, s1.MessagesSent);
+            Assert.Equal(s1.FaultsInjected.Values.Sum(), s1.FaultsTotal);
+            Assert.Equal(FaultKinds.All.Select(k => k.Code()).Order(), s1.FaultsInjected.Keys.Order());
             // The embedded broker's topic rules refuse exactly the wrong-topic faults.
-            Assert.Equal(s1.Faults["wrong-topic"].Injected, s1.Counters.RefusedByBroker);
-            Assert.Equal(broker.RefusedPublishes, s1.Counters.RefusedByBroker);
-            Assert.Equal(0, s1.Faults["replay"].Injected);
+            Assert.Equal(s1.FaultsInjected["wrong-topic"], s1.RefusedByBroker);
+            Assert.Equal(broker.RefusedPublishes, s1.RefusedByBroker);
+            Assert.Equal(0, s1.FaultsInjected["replay"]);
             Assert.Equal(0.1, s1.Faults["clock-skew"].Rate);
             Assert.Equal("timestamp-future", s1.Faults["clock-skew"].Reason);
-            Assert.Equal(s1.Counters.FaultsInjected - s1.Faults["wrong-topic"].Injected, s1.ExpectedAtGateway.Values.Sum());
+            Assert.Equal(s1.FaultsTotal - s1.FaultsInjected["wrong-topic"], s1.ExpectedAtGateway.Values.Sum());
+            // Scripts read the counters at the top level of the document.
+            using (var raw = JsonDocument.Parse(await File.ReadAllTextAsync(PathOf("s1.json"), TestContext.Current.CancellationToken)))
+            {
+                Assert.Equal(s1.Acknowledged, raw.RootElement.GetProperty("acknowledged").GetInt64());
+                Assert.Equal(s1.FaultsInjected["garbage"], raw.RootElement.GetProperty("faultsInjected").GetProperty("garbage").GetInt64());
+            }
             Assert.Equal(Day, s1.Start);
 
             using (var fleet = Fleet.Load(fleetPath))
@@ -146,7 +153,7 @@ public sealed class SimCommandTests : IDisposable
         var down = await CliRunner.RunAsync(null, "sim", "--fleet", fleetPath, "--host", "127.0.0.1", "--port", portText, "--start", "2025-06-01", "--intervals", "3", "--summary", PathOf("down.json"));
         Assert.True(down.ExitCode == 0, down.Out + down.Error);
         Assert.Contains("still buffered", down.Out);
-        Assert.Equal(6, ReadSummary(PathOf("down.json")).Counters.Buffered);
+        Assert.Equal(6, ReadSummary(PathOf("down.json")).Buffered);
         Assert.Equal(2, Directory.GetFiles(fleetPath + ".buffer").Length);
         // As if that run had died before saving the fleet: the buffer knows better than the fleet file.
         await File.WriteAllTextAsync(fleetPath, beforeRun, TestContext.Current.CancellationToken);
@@ -158,11 +165,11 @@ public sealed class SimCommandTests : IDisposable
             var up = await CliRunner.RunAsync(null, "sim", "--fleet", fleetPath, "--host", "127.0.0.1", "--port", portText, "--intervals", "1", "--summary", PathOf("up.json"));
             Assert.True(up.ExitCode == 0, up.Out + up.Error);
             Assert.Contains("from an earlier run go out first", up.Out);
-            var summary = ReadSummary(PathOf("up.json")).Counters;
+            var summary = ReadSummary(PathOf("up.json"));
             Assert.Equal(6, summary.RecoveredFromBuffer);
             Assert.Equal(0, summary.Buffered);
             Assert.Equal(8, summary.Acknowledged);
-            Assert.Equal(Day.AddMinutes(45), ReadSummary(PathOf("up.json")).Start);
+            Assert.Equal(Day.AddMinutes(45), summary.Start);
             Assert.Empty(Directory.GetFiles(fleetPath + ".buffer"));
             using var fleet = Fleet.Load(fleetPath);
             Assert.All(fleet.Meters, m => Assert.Equal(5UL, m.State.NextSequence));
