@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Threading.Channels;
 using GreenTrace.Core.Readings;
 using GreenTrace.Gateway.Store;
 using Microsoft.Extensions.Hosting;
@@ -27,6 +28,7 @@ public sealed class GatewayService : BackgroundService
     private readonly ILogger<GatewayService> _logger;
     private readonly ResiliencePipeline _connectRetry;
     private IMqttClient? _client;
+    private readonly Channel<PendingAck> _acks = Channel.CreateUnbounded<PendingAck>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private volatile bool _subscribed;
     private volatile bool _handOffFailed;
 
@@ -62,6 +64,7 @@ public sealed class GatewayService : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var acknowledging = AcknowledgeDurableAsync();
         using var client = new MqttClientFactory().CreateMqttClient();
         _client = client;
         client.ApplicationMessageReceivedAsync += OnMessageAsync;
@@ -120,6 +123,9 @@ public sealed class GatewayService : BackgroundService
         }
         finally
         {
+            // Verdicts already recorded are made durable and acknowledged before the connection closes.
+            _acks.Writer.TryComplete();
+            await acknowledging.ConfigureAwait(false);
             if (client.IsConnected)
                 await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
         }
@@ -141,8 +147,8 @@ public sealed class GatewayService : BackgroundService
         try
         {
             var outcome = await HandOffAsync(message.Topic, payload, oversized ? message.Payload.Length : null, started).ConfigureAwait(false);
-            Stats.Count(outcome, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            await e.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+            // Acknowledged once a flush has made the verdict durable; meanwhile the next message is handled.
+            _acks.Writer.TryWrite(new PendingAck(e, outcome, started));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -151,6 +157,52 @@ public sealed class GatewayService : BackgroundService
             _logger.LogError(ex, "Could not hand reading from {Topic} to the store; leaving it unacknowledged", message.Topic);
         }
     }
+
+    /// <summary>
+    /// Group commit: waits for verdicts, makes every one recorded so far durable with one flush, then sends their
+    /// PUBACKs in the order the messages came. A failed flush acknowledges nothing; the main loop reconnects and
+    /// the broker sends those messages again (what was recorded after all is then a duplicate).
+    /// </summary>
+    private async Task AcknowledgeDurableAsync()
+    {
+        var batch = new List<PendingAck>();
+        while (await _acks.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (_acks.Reader.TryRead(out var pending))
+                batch.Add(pending);
+            try
+            {
+                await _store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // As above: a failed flush is reported by reconnecting, never by ending the pump.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _handOffFailed = true;
+                _logger.LogError(ex, "Could not make {Count} verdicts durable; leaving them unacknowledged", batch.Count);
+                continue;
+            }
+            Stats.Flushed(batch.Count);
+            foreach (var pending in batch)
+            {
+                Stats.Count(pending.Outcome, Stopwatch.GetElapsedTime(pending.Started).TotalMilliseconds);
+                try
+                {
+                    await pending.Message.AcknowledgeAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Whatever the client throws, the pump must live on: a dead pump would acknowledge nothing again.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    // The connection it came on is gone: the broker sends it again and it is recognised then.
+                    _logger.LogDebug(ex, "PUBACK for a message from {Topic} not sent", pending.Message.ApplicationMessage.Topic);
+                }
+            }
+        }
+    }
+
+    private sealed record PendingAck(MqttApplicationMessageReceivedEventArgs Message, ValidationOutcome Outcome, long Started);
 
     /// <summary>Validates and records one message; returns the verdict once the store has it durably.</summary>
     private async Task<ValidationOutcome> HandOffAsync(string topic, byte[] payload, long? oversizedLength, long started)

@@ -12,7 +12,8 @@ public sealed class GatewayStats
     private static readonly Counter<long> DuplicateCounter = Meter.CreateCounter<long>("greentrace.gateway.readings.duplicate");
     private static readonly Counter<long> LostRaceCounter = Meter.CreateCounter<long>("greentrace.gateway.handoff.lost_races", description: "Appends refused because another gateway accepted a reading of the same meter first");
     private static readonly Histogram<double> VerifyLatency = Meter.CreateHistogram<double>("greentrace.gateway.verify.duration", "ms", "Decode, signature and rule checks of one message");
-    private static readonly Histogram<double> HandOffLatency = Meter.CreateHistogram<double>("greentrace.gateway.handoff.duration", "ms", "From receipt to the verdict being durable, before the PUBACK");
+    private static readonly Histogram<int> FlushBatch = Meter.CreateHistogram<int>("greentrace.gateway.flush.verdicts", "{verdict}", "Verdicts made durable by one flush (group commit)");
+    private static readonly Histogram<double> HandOffLatency = Meter.CreateHistogram<double>("greentrace.gateway.handoff.duration", "ms", "From receipt to the verdict being durable, just before the PUBACK");
 
     private readonly ConcurrentDictionary<string, long> _rejectedByReason = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _acceptedWhByMeter = new(StringComparer.Ordinal);
@@ -36,6 +37,8 @@ public sealed class GatewayStats
     public IReadOnlyDictionary<string, long> AcceptedWhByMeter => new Dictionary<string, long>(_acceptedWhByMeter);
 
     internal void Verified(double milliseconds) => VerifyLatency.Record(milliseconds);
+
+    internal void Flushed(int verdicts) => FlushBatch.Record(verdicts);
 
     internal void LostRace()
     {

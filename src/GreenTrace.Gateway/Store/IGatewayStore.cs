@@ -35,7 +35,8 @@ public interface IGatewayStore : IMeterHistory
     /// <summary>
     /// Appends <paramref name="reading"/> if the meter's last accepted sequence is still
     /// <paramref name="expectedLastSequence"/>; returns false, appending nothing, if another gateway got
-    /// there first (the caller validates again). Returns only once the reading is durable.
+    /// there first (the caller validates again). Once it returns every gateway sees the reading; it is
+    /// durable once a later <see cref="FlushAsync"/> completes.
     /// </summary>
     Task<bool> TryAppendAcceptedAsync(DecodedReading reading, ulong? expectedLastSequence, string gatewayId, CancellationToken cancellationToken);
 
@@ -44,4 +45,10 @@ public interface IGatewayStore : IMeterHistory
 
     /// <summary>Records that an already accepted reading arrived again (dropped, counted, not an error).</summary>
     Task RecordDuplicateAsync(Reading reading, string gatewayId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes everything recorded so far durable. The gateway acknowledges messages to the broker only after
+    /// this, so one flush (one disk sync) covers every verdict recorded while the previous one ran.
+    /// </summary>
+    Task FlushAsync(CancellationToken cancellationToken);
 }

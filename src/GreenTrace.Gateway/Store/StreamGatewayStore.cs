@@ -57,6 +57,9 @@ public sealed class StreamGatewayStore : IGatewayStore, IDisposable
 
     public Task RecordDuplicateAsync(Reading reading, string gatewayId, CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>Nothing to do: a produce completes only once the stream has the record durably.</summary>
+    public Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public void Dispose()
     {
         _producer.Dispose();
