@@ -126,6 +126,10 @@ public sealed class MosquittoConfig
         Line("# with a reason code. A larger packet costs the client its connection (MQTT 5: DISCONNECT 0x95).");
         Line($"max_packet_size {MaxPacketSize.ToString(CultureInfo.InvariantCulture)}");
         Line();
+        Line("# Without it Nagle's algorithm meets the gateway's delayed ACKs (it acknowledges readings only after a");
+        Line("# group commit, so it sends little back): deliveries stall 200 ms at a time, about 30 readings a second.");
+        Line("set_tcp_nodelay true");
+        Line();
         Line($"pid_file {layout.PidFile}");
         Line($"log_dest file {layout.LogFile}");
         Line("log_type error");
