@@ -312,8 +312,10 @@ public sealed class FleetPublisher : IAsyncDisposable
             builder.WithTlsOptions(tls =>
             {
                 tls.UseTls().WithTargetHost(_options.BrokerHost);
+                // MQTTnet builds the chain against these CAs alone; the name is still checked. A private CA rarely
+                // publishes revocation lists a meter could reach, so the trust anchor is the whole policy.
                 if (_trustAnchors is { } anchors)
-                    tls.WithCertificateValidationHandler(e => IsIssuedByTrustAnchor(e, anchors));
+                    tls.WithTrustChain(anchors).WithRevocationMode(X509RevocationMode.NoCheck);
                 else if (_options.AllowUntrustedCertificates)
                     tls.WithAllowUntrustedCertificates().WithIgnoreCertificateChainErrors();
             });
@@ -335,25 +337,6 @@ public sealed class FleetPublisher : IAsyncDisposable
         if (anchors.Count == 0)
             throw new ArgumentException($"CA file '{caFile}' holds no certificate");
         return anchors;
-    }
-
-    /// <summary>The broker's certificate names the host and chains up to one of the given CAs; the system's trust store plays no part.</summary>
-    private static bool IsIssuedByTrustAnchor(MqttClientCertificateValidationEventArgs e, X509Certificate2Collection anchors)
-    {
-        if (e.Certificate is null || (e.SslPolicyErrors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
-            return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(anchors);
-        // A private CA rarely publishes revocation lists a meter could reach; the trust anchor is the whole policy.
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (e.Chain is not null)
-        {
-            foreach (var element in e.Chain.ChainElements)
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-        }
-        var leaf = e.Certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(e.Certificate.GetRawCertData());
-        return chain.Build(leaf);
     }
 
     private async Task PublishIntervalAsync(MeterSession session, long intervalStart, CancellationToken cancellationToken)

@@ -28,15 +28,7 @@ public static class DemoPipeline
 
     public static IHost Build(IConfiguration configuration, DeviceDirectory devices, DemoIdentities identities, Paths paths, int brokerPort)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            DisableDefaults = true,
-        });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
-        // Logs go to stderr so the progress display and the summary own stdout.
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        var builder = CliHost.CreateBuilder(configuration);
 
         var s = builder.Services;
         var catalog = TopicCatalog.LoadDefault();

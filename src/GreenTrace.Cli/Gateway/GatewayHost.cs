@@ -19,15 +19,7 @@ public static class GatewayHost
 {
     public static IHost Build(IConfiguration configuration, DeviceDirectory devices)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            ContentRootPath = AppContext.BaseDirectory,
-            DisableDefaults = true,
-        });
-        builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.AddConfiguration(configuration.GetSection("Logging"));
-        // Logs go to stderr; stdout carries the final summary only.
-        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        var builder = CliHost.CreateBuilder(configuration);
 
         var s = builder.Services;
         s.AddSingleton<IDeviceDirectory>(devices);
