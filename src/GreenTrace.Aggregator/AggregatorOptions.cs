@@ -16,5 +16,14 @@ public sealed class AggregatorOptions
     /// <summary>How many records to take between offset commits when the stream is busy.</summary>
     public int CommitEveryRecords { get; set; } = 1000;
 
+    /// <summary>
+    /// Most records taken before closing due windows and producing their entries: one archive
+    /// transaction and one round of ledger produces per batch.
+    /// </summary>
+    public int MaxBatchRecords { get; set; } = 2000;
+
+    /// <summary>SQLite reading archive, shared by every aggregator of the group on this host (the standalone aggregator).</summary>
+    public string? ArchivePath { get; set; }
+
     public long CertificateValiditySeconds { get; set; } = Core.Certificates.IssuanceTerms.DefaultValiditySeconds;
 }

@@ -41,6 +41,13 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
     void IPartitionListener.OnAssigned(IReadOnlyCollection<TopicPartition> partitions) =>
         _logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions));
 
+    void IPartitionListener.OnLost(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        // Lost, not handed over: another member may own them already, so commit nothing for them.
+        _engine.Drop(partitions);
+        _logger.LogWarning("Lost {Partitions} without a clean hand-over; their windows are rebuilt by the new owner", string.Join(", ", partitions));
+    }
+
     void IPartitionListener.OnRevoked(IReadOnlyCollection<TopicPartition> partitions)
     {
         // Commit what is durable for the partitions we lose, then forget them; the next owner replays the rest.
@@ -71,40 +78,52 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
                 _logger.LogWarning("Resent certificate {Certificate} for {Meter}, archived before a crash but not known to be on the ledger stream", Convert.ToHexStringLower(pending.CertificateId), pending.MeterId);
             }
 
+            var sends = new List<Task>();
+            var touched = new HashSet<TopicPartition>();
             while (!ct.IsCancellationRequested)
             {
+                // Take what is there, up to a batch: closing, archiving (one disk sync) and producing then
+                // cover the whole batch, and the ledger produces overlap instead of waiting one by one.
+                var taken = 0;
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(100), ct);
-                IReadOnlyList<PendingCertificate> due = [];
-                if (record is not null)
+                while (record is not null)
                 {
-                    Interlocked.Exchange(ref _idleSince, 0);
+                    taken++;
                     var rejection = _engine.Add(record);
                     if (rejection is not null)
                     {
                         var rejected = new RejectedReading(rejection.Code, rejection.Message, "aggregator", record.Topic, record.Key, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), record.Value.ToArray());
-                        await producer.ProduceAsync(Topics.RejectedReadings, record.Key, rejected.ToJsonBytes(), ct).ConfigureAwait(false);
+                        sends.Add(producer.ProduceAsync(Topics.RejectedReadings, record.Key, rejected.ToJsonBytes(), ct));
                     }
-                    due = _engine.CloseDue(new TopicPartition(record.Topic, record.Partition));
-                    sinceCommit++;
+                    touched.Add(new TopicPartition(record.Topic, record.Partition));
+                    if (taken >= _options.MaxBatchRecords)
+                        break;
+                    record = consumer.Consume(TimeSpan.Zero, ct);
                 }
-                else if (_drainRequested)
+                if (taken > 0)
+                    Interlocked.Exchange(ref _idleSince, 0);
+
+                var due = taken > 0 ? _engine.CloseDue(touched) : [];
+                touched.Clear();
+                if (taken == 0 && _drainRequested)
                 {
                     due = _engine.CloseAll();
                     _drainRequested = false;
                 }
-
                 foreach (var pending in due)
-                {
-                    await producer.ProduceAsync(Topics.Ledger, pending.Certificate.MeterId, pending.Entry, ct).ConfigureAwait(false);
-                    _engine.Complete(pending);
-                }
+                    sends.Add(producer.ProduceAsync(Topics.Ledger, pending.Certificate.MeterId, pending.Entry, ct));
+                // Every rejection and entry durable before anything behind it is committed.
+                await Task.WhenAll(sends).ConfigureAwait(false);
+                sends.Clear();
+                _engine.Complete(due);
 
-                if (due.Count > 0 || sinceCommit >= _options.CommitEveryRecords || (record is null && sinceCommit > 0))
+                sinceCommit += taken;
+                if (due.Count > 0 || sinceCommit >= _options.CommitEveryRecords || (taken == 0 && sinceCommit > 0))
                 {
                     consumer.Commit(_engine.CommitPositions());
                     sinceCommit = 0;
                 }
-                if (record is null && due.Count == 0)
+                if (taken == 0 && due.Count == 0)
                     Interlocked.CompareExchange(ref _idleSince, Environment.TickCount64, 0);
             }
         }

@@ -20,7 +20,7 @@ public sealed class AggregatorStats
     private static readonly Counter<long> IssuedCounter = Meter.CreateCounter<long>("greentrace.aggregator.certificates.issued");
     private static readonly Counter<long> CertifiedWhCounter = Meter.CreateCounter<long>("greentrace.aggregator.energy.certified", "Wh");
 
-    private long _consumed, _alreadyCertified, _duplicates, _rejected, _consumption, _certificates, _supplementary, _readingsCertified, _whCertified;
+    private long _consumed, _alreadyCertified, _duplicates, _rejected, _consumption, _certificates, _supplementary, _readingsCertified, _whCertified, _raceLost;
 
     public long Consumed => Interlocked.Read(ref _consumed);
 
@@ -66,6 +66,15 @@ public sealed class AggregatorStats
         SkippedCounter.Add(1, new KeyValuePair<string, object?>("why", "consumption"));
     }
 
+    /// <summary>Readings another member certified first while a partition moved between members: not certified twice.</summary>
+    public long RaceLost => Interlocked.Read(ref _raceLost);
+
+    internal void CountRaceLost(int readings)
+    {
+        Interlocked.Add(ref _raceLost, readings);
+        SkippedCounter.Add(readings, new KeyValuePair<string, object?>("why", "certified-by-another-member"));
+    }
+
     internal void CountRejected()
     {
         Interlocked.Increment(ref _rejected);
@@ -88,8 +97,14 @@ public sealed class AggregatorStats
 /// The aggregation engine, free of any stream client: per partition, the open hourly windows of
 /// its meters and an event-time watermark (the latest reading end seen). A window closes when the
 /// watermark passes its hour's end plus the allowed lateness. Offsets are safe to commit up to the
-/// oldest reading still in an open window: everything before it is in a durable certificate.
+/// oldest reading still in an open or closing window: everything before it is in a durable certificate.
 /// </summary>
+/// <remarks>
+/// Hot-path costs are per record, not per open window: windows wait in a set ordered by close time,
+/// so closing due ones touches only those; closing archives every due certificate in one
+/// transaction (one disk sync) rather than one each. The archive is shared by every member of the
+/// group: when a partition moves, the new owner must know what the old one certified.
+/// </remarks>
 public sealed class HourlyAggregator
 {
     private readonly IDeviceDirectory _devices;
@@ -110,7 +125,8 @@ public sealed class HourlyAggregator
 
     public AggregatorStats Stats { get; } = new();
 
-    public int OpenWindows => _partitions.Values.Sum(p => p.Windows.Count);
+    /// <summary>Windows not yet on the ledger stream: open, or closed and waiting for their entry to be durable.</summary>
+    public int OpenWindows => _partitions.Values.Sum(p => p.Windows.Count + p.Closing.Count);
 
     /// <summary>Takes one record of the readings stream. A rejection means the record must go to the rejected stream.</summary>
     public Rejection? Add(StreamRecord record)
@@ -146,18 +162,18 @@ public sealed class HourlyAggregator
 
         // A sequence number names one reading forever: seen again with the same content it is a
         // redelivery (skip), with other content a conflict (refuse, never certify both).
+        if (state.OpenSequences.TryGetValue(seqKey, out var openWindow))
+        {
+            if (openWindow.Readings[reading.Sequence].Reading.Reading != reading)
+                return Conflict(reading, "a reading in an open window");
+            Stats.CountDuplicate();
+            return null;
+        }
         if (_archive.FindCertified(reading.MeterId, reading.Sequence) is { } certified)
         {
             if (ReadingCodec.Decode(certified).Value.Reading != reading)
                 return Conflict(reading, "a certified reading");
             Stats.CountAlreadyCertified();
-            return null;
-        }
-        if (state.OpenSequences.TryGetValue(seqKey, out var openHour))
-        {
-            if (state.Windows[(reading.MeterId, openHour)].Readings[reading.Sequence].Reading.Reading != reading)
-                return Conflict(reading, "a reading in an open window");
-            Stats.CountDuplicate();
             return null;
         }
 
@@ -176,10 +192,12 @@ public sealed class HourlyAggregator
             // open for the allowed lateness from now, so a meter's backlog after an outage becomes
             // one supplementary certificate per hour rather than one per reading.
             var closeAt = Math.Max(reading.HourStart + HourlyAggregation.Hour, state.Watermark) + _options.AllowedLatenessSeconds;
-            state.Windows.Add(key, window = new Window(_archive.NextPart(reading.MeterId, reading.HourStart), closeAt));
+            window = new Window(reading.MeterId, reading.HourStart, NextPart(state, reading.MeterId, reading.HourStart), closeAt, record.Offset);
+            state.Windows.Add(key, window);
+            state.Due.Add(window);
         }
         window.Readings.Add(reading.Sequence, (decoded.Value, record.Offset));
-        state.OpenSequences.Add(seqKey, reading.HourStart);
+        state.OpenSequences.Add(seqKey, window);
         state.Watermark = Math.Max(state.Watermark, reading.End);
         return null;
 
@@ -205,11 +223,25 @@ public sealed class HourlyAggregator
     }
 
     /// <summary>Certificates for the windows of this partition that the watermark has closed.</summary>
-    public IReadOnlyList<PendingCertificate> CloseDue(TopicPartition partition)
+    public IReadOnlyList<PendingCertificate> CloseDue(TopicPartition partition) => CloseDue([partition]);
+
+    /// <summary>Certificates for the windows the watermarks of these partitions have closed, archived in one transaction.</summary>
+    public IReadOnlyList<PendingCertificate> CloseDue(IEnumerable<TopicPartition> partitions)
     {
-        if (!_partitions.TryGetValue(partition, out var state))
-            return [];
-        return Close(partition, state, state.Windows.Where(w => w.Value.CloseAt <= state.Watermark).Select(w => w.Key).ToList());
+        ArgumentNullException.ThrowIfNull(partitions);
+        var due = new List<(TopicPartition, PartitionState, Window)>();
+        foreach (var tp in partitions.Distinct())
+        {
+            if (!_partitions.TryGetValue(tp, out var state))
+                continue;
+            while (state.Due.Count > 0 && state.Due.Min!.CloseAt <= state.Watermark)
+            {
+                var w = state.Due.Min;
+                state.Due.Remove(w);
+                due.Add((tp, state, w));
+            }
+        }
+        return Close(due);
     }
 
     /// <summary>
@@ -219,19 +251,34 @@ public sealed class HourlyAggregator
     public IReadOnlyList<PendingCertificate> CloseAll()
     {
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        return _partitions.SelectMany(p => Close(p.Key, p.Value, p.Value.Windows.Keys.Where(k => k.Hour + HourlyAggregation.Hour <= now).ToList())).ToList();
+        var due = new List<(TopicPartition, PartitionState, Window)>();
+        foreach (var (tp, state) in _partitions)
+        {
+            var ended = state.Due.Where(w => w.Hour + HourlyAggregation.Hour <= now).ToList();
+            foreach (var w in ended)
+            {
+                state.Due.Remove(w);
+                due.Add((tp, state, w));
+            }
+        }
+        return Close(due);
     }
 
     /// <summary>The certificate's entry is durable on the ledger stream: forget its window.</summary>
-    public void Complete(PendingCertificate pending)
+    public void Complete(PendingCertificate pending) => Complete([pending]);
+
+    /// <summary>These certificates' entries are durable on the ledger stream: forget their windows (one archive transaction).</summary>
+    public void Complete(IReadOnlyCollection<PendingCertificate> pending)
     {
         ArgumentNullException.ThrowIfNull(pending);
-        _archive.MarkSubmitted(pending.Certificate.Id);
-        if (_partitions.TryGetValue(pending.Partition, out var state) && state.Windows.Remove(pending.Window, out var window))
+        if (pending.Count == 0)
+            return;
+        _archive.MarkSubmitted(pending.Select(p => p.Certificate.Id).ToList());
+        foreach (var p in pending)
         {
-            foreach (var seq in window.Readings.Keys)
-                state.OpenSequences.Remove((pending.Window.Meter, seq));
-            Stats.Issued(pending.Certificate);
+            // A partition revoked meanwhile has no state: its new owner finds the certificate archived.
+            if (_partitions.TryGetValue(p.Partition, out var state) && state.Closing.Remove(p.Certificate.Id, out _))
+                Stats.Issued(p.Certificate);
         }
     }
 
@@ -248,36 +295,100 @@ public sealed class HourlyAggregator
     public IReadOnlyList<StreamPosition> CommitPositions() =>
         _partitions.Where(p => p.Value.LastOffset >= 0).Select(p =>
         {
-            var oldestOpen = p.Value.Windows.Values.SelectMany(w => w.Readings.Values).Select(r => r.Offset).DefaultIfEmpty(long.MaxValue).Min();
-            return new StreamPosition(p.Key.Topic, p.Key.Partition, Math.Min(oldestOpen, p.Value.LastOffset + 1));
+            var state = p.Value;
+            var oldestOpen = long.MaxValue;
+            foreach (var w in state.Windows.Values)
+                oldestOpen = Math.Min(oldestOpen, w.FirstOffset);
+            foreach (var w in state.Closing.Values)
+                oldestOpen = Math.Min(oldestOpen, w.FirstOffset);
+            return new StreamPosition(p.Key.Topic, p.Key.Partition, Math.Min(oldestOpen, state.LastOffset + 1));
         }).ToList();
 
     /// <summary>Partitions handed to another member: their windows are rebuilt there from the committed offset.</summary>
     public void Drop(IEnumerable<TopicPartition> partitions)
     {
+        ArgumentNullException.ThrowIfNull(partitions);
         foreach (var tp in partitions)
             _partitions.Remove(tp);
     }
 
-    private List<PendingCertificate> Close(TopicPartition partition, PartitionState state, List<(string Meter, long Hour)> keys)
+    private List<PendingCertificate> Close(List<(TopicPartition Partition, PartitionState State, Window Window)> due)
     {
-        var pending = new List<PendingCertificate>(keys.Count);
-        foreach (var key in keys)
+        if (due.Count == 0)
+            return [];
+        var batch = new List<(TopicPartition Partition, PartitionState State, Window Window, CertificateWithReadings Issued, byte[] Entry)>(due.Count);
+        var issuedAt = _time.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var (tp, state, window) in due)
         {
-            var window = state.Windows[key];
-            var device = _devices.Find(key.Meter)!;
+            state.Windows.Remove((window.Meter, window.Hour));
+            foreach (var seq in window.Readings.Keys)
+                state.OpenSequences.Remove((window.Meter, seq));
+            var device = _devices.Find(window.Meter)!;
             var issuer = _issuers.ForZone(device.GridZone)!;
-            var terms = new IssuanceTerms(issuer.IssuerId, _time.GetUtcNow().ToUnixTimeSeconds(), _options.CertificateValiditySeconds);
-            var issued = HourlyAggregation.Issue(device, window.Readings.Values.Select(r => r.Reading).ToList(), window.Part, terms);
+            var issued = HourlyAggregation.Issue(device, window.Readings.Values.Select(r => r.Reading).ToList(), window.Part, new IssuanceTerms(issuer.IssuerId, issuedAt, _options.CertificateValiditySeconds));
             if (!issued.IsOk)
-                throw new InvalidOperationException($"window {key} cannot be certified: {issued.Error}"); // every reading was checked on the way in
-            // Archive the readings and the signed entry together before sending: the evidence exists before the
-            // certificate is on the stream, and an entry a crash kept from the stream is still there to send.
-            var entry = LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, issuer.IssuerId, issuer.Key);
-            _archive.Store(issued.Value.Certificate, issued.Value.Readings, entry);
-            pending.Add(new PendingCertificate(partition, key, issued.Value.Certificate, entry));
+                throw new InvalidOperationException($"window ({window.Meter}, {window.Hour}) cannot be certified: {issued.Error}"); // every reading was checked on the way in
+            batch.Add((tp, state, window, issued.Value, LedgerEntryCodec.SignCertificateIssued(issued.Value.Certificate, issuer.IssuerId, issuer.Key)));
+        }
+
+        // Archive the readings and the signed entries together before sending: the evidence exists before
+        // a certificate is on the stream, and an entry a crash kept from the stream is still there to send.
+        var refused = _archive.Store(batch.Select(b => new ArchivedCertificate(b.Issued.Certificate, b.Issued.Readings, b.Entry)).ToList());
+        var pending = new List<PendingCertificate>(batch.Count);
+        foreach (var b in batch)
+        {
+            if (refused.Any(id => id.AsSpan().SequenceEqual(b.Issued.Certificate.Id)))
+            {
+                Reopen(b.State, b.Window);
+                continue;
+            }
+            b.State.Closing.Add(b.Issued.Certificate.Id, b.Window);
+            pending.Add(new PendingCertificate(b.Partition, (b.Window.Meter, b.Window.Hour), b.Issued.Certificate, b.Entry));
         }
         return pending;
+    }
+
+    /// <summary>
+    /// Another member certified this window's part or some of its readings first (a partition that moved while
+    /// its old owner still worked): keep only the readings nobody certified and try again under the next free part.
+    /// </summary>
+    private void Reopen(PartitionState state, Window window)
+    {
+        var open = window.Readings.Where(r => _archive.FindCertified(window.Meter, r.Key) is null).ToList();
+        Stats.CountRaceLost(window.Readings.Count - open.Count);
+        if (open.Count == 0)
+            return;
+        var again = new Window(window.Meter, window.Hour, _archive.NextPart(window.Meter, window.Hour), state.Watermark, open.Min(r => r.Value.Offset));
+        foreach (var (seq, entry) in open)
+        {
+            again.Readings.Add(seq, entry);
+            state.OpenSequences[(window.Meter, seq)] = again;
+        }
+        if (state.Windows.Remove((window.Meter, window.Hour), out var newer))
+        {
+            // A window for the same hour opened meanwhile: fold it in; its readings were never archived either.
+            foreach (var (seq, entry) in newer.Readings)
+            {
+                again.Readings.TryAdd(seq, entry);
+                state.OpenSequences[(window.Meter, seq)] = again;
+            }
+            state.Due.Remove(newer);
+            again.FirstOffset = Math.Min(again.FirstOffset, newer.FirstOffset);
+        }
+        state.Windows.Add((window.Meter, window.Hour), again);
+        state.Due.Add(again);
+    }
+
+    /// <summary>The next part for a window: past any archived, and past any window of the hour still closing here.</summary>
+    private int NextPart(PartitionState state, string meter, long hour)
+    {
+        var part = _archive.NextPart(meter, hour);
+        foreach (var w in state.Closing.Values)
+        {
+            if (w.Meter == meter && w.Hour == hour)
+                part = Math.Max(part, w.Part + 1);
+        }
+        return part;
     }
 
     private PartitionState State(int partition, string topic)
@@ -292,21 +403,60 @@ public sealed class HourlyAggregator
     {
         public Dictionary<(string Meter, long Hour), Window> Windows { get; } = [];
 
+        /// <summary>Open windows in the order they close: closing the due ones never scans the rest.</summary>
+        public SortedSet<Window> Due { get; } = new(WindowOrder.Instance);
+
+        /// <summary>Closed and archived, waiting for the entry to be durable on the ledger stream; by certificate id.</summary>
+        public Dictionary<byte[], Window> Closing { get; } = new(ByteArrayComparer.Instance);
+
         /// <summary>Which open window holds each (meter, sequence): a sequence belongs to one reading, whatever its hour.</summary>
-        public Dictionary<(string Meter, ulong Sequence), long> OpenSequences { get; } = [];
+        public Dictionary<(string Meter, ulong Sequence), Window> OpenSequences { get; } = [];
 
         public long Watermark { get; set; } = long.MinValue / 2;
 
         public long LastOffset { get; set; } = -1;
     }
 
-    private sealed class Window(int part, long closeAt)
+    private sealed class Window(string meter, long hour, int part, long closeAt, long firstOffset)
     {
+        public string Meter { get; } = meter;
+
+        public long Hour { get; } = hour;
+
         public int Part { get; } = part;
 
         /// <summary>Event time (the partition's watermark) at which the window closes.</summary>
         public long CloseAt { get; } = closeAt;
 
+        /// <summary>The offset of its first reading: offsets before the oldest window's are safe to commit.</summary>
+        public long FirstOffset { get; set; } = firstOffset;
+
         public SortedDictionary<ulong, (DecodedReading Reading, long Offset)> Readings { get; } = [];
+    }
+
+    private sealed class WindowOrder : IComparer<Window>
+    {
+        public static readonly WindowOrder Instance = new();
+
+        public int Compare(Window? x, Window? y)
+        {
+            if (ReferenceEquals(x, y))
+                return 0;
+            var c = x!.CloseAt.CompareTo(y!.CloseAt);
+            if (c == 0)
+                c = string.CompareOrdinal(x.Meter, y.Meter);
+            if (c == 0)
+                c = x.Hour.CompareTo(y.Hour);
+            return c != 0 ? c : x.Part.CompareTo(y.Part);
+        }
+    }
+
+    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
+    {
+        public static readonly ByteArrayComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => BitConverter.ToInt32(obj, 0); // certificate ids are SHA-256 digests
     }
 }

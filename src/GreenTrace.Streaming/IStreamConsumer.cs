@@ -8,6 +8,12 @@ public interface IPartitionListener
 
     /// <summary>Partitions about to go to another member: commit what is durable for them now, then drop their state.</summary>
     void OnRevoked(IReadOnlyCollection<TopicPartition> partitions);
+
+    /// <summary>
+    /// Partitions taken away without a hand-over (this member was too slow or cut off, and another may own
+    /// them already): drop their state and commit nothing for them.
+    /// </summary>
+    void OnLost(IReadOnlyCollection<TopicPartition> partitions);
 }
 
 /// <summary>

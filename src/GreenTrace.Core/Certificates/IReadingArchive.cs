@@ -18,8 +18,18 @@ public interface IReadingArchive
     /// </summary>
     void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry);
 
+    /// <summary>
+    /// Records many certificates in one transaction (one disk sync). Returns the ids of those it refused
+    /// because another certificate already holds their (meter, hour, part) or one of their readings: in a
+    /// consumer group that shares one archive, a member that lost a race. The rest are stored.
+    /// </summary>
+    IReadOnlyList<byte[]> Store(IReadOnlyList<ArchivedCertificate> certificates);
+
     /// <summary>The certificate's entry is durably on the ledger stream.</summary>
     void MarkSubmitted(ReadOnlySpan<byte> certificateId);
+
+    /// <summary>These certificates' entries are durably on the ledger stream (one transaction).</summary>
+    void MarkSubmitted(IReadOnlyCollection<byte[]> certificateIds);
 
     /// <summary>Entries archived but not yet known to be on the ledger stream (a crash came between), oldest first.</summary>
     IReadOnlyList<PendingSubmission> Unsubmitted();
@@ -36,3 +46,6 @@ public interface IReadingArchive
 
 /// <summary>A signed certificate entry waiting to be sent to the ledger stream.</summary>
 public sealed record PendingSubmission(byte[] CertificateId, string MeterId, byte[] Entry);
+
+/// <summary>A certificate, its readings in tree order and its signed ledger entry, as archived together.</summary>
+public sealed record ArchivedCertificate(GranularCertificate Certificate, IReadOnlyList<DecodedReading> Readings, byte[] LedgerEntry);

@@ -4,19 +4,28 @@ using Microsoft.Data.Sqlite;
 
 namespace GreenTrace.Ledger.Storage;
 
-/// <summary>The embedded reading archive in SQLite. A unique (meter, sequence) index makes double counting a constraint violation.</summary>
+/// <summary>
+/// The reading archive in SQLite. A unique (meter, sequence) index makes double counting a constraint
+/// violation. Every aggregator of a host's consumer group shares the file (WAL, busy timeout), because a
+/// partition's new owner must see what its old owner certified; certificates are written in one
+/// immediate transaction per batch, so one disk sync covers many.
+/// </summary>
 public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
 {
     private readonly SqliteConnection _db;
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
+    // Prepared once: the aggregator asks these for nearly every reading.
+    private readonly SqliteCommand _findCertified;
+    private readonly SqliteCommand _nextPart;
 
     public SqliteReadingArchive(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 30 }.ToString());
         _db.Open();
         using var cmd = _db.CreateCommand();
         cmd.CommandText = """
+            PRAGMA busy_timeout = 30000;
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS certificates (
@@ -26,6 +35,7 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
                 part           INTEGER NOT NULL,
                 reading_count  INTEGER NOT NULL,
                 face_value_wh  INTEGER NOT NULL,
+                reading_root   BLOB    NOT NULL,
                 entry          BLOB    NOT NULL,
                 submitted      INTEGER NOT NULL DEFAULT 0,
                 stored_seq     INTEGER NOT NULL,
@@ -33,6 +43,7 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             ) WITHOUT ROWID;
             -- Store takes MAX(stored_seq) on every insert: an index keeps that O(log n).
             CREATE INDEX IF NOT EXISTS certificates_stored_seq ON certificates(stored_seq);
+            CREATE INDEX IF NOT EXISTS certificates_unsubmitted ON certificates(submitted) WHERE submitted = 0;
             CREATE TABLE IF NOT EXISTS certificate_readings (
                 certificate_id BLOB    NOT NULL,
                 leaf_index     INTEGER NOT NULL,
@@ -44,49 +55,72 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             ) WITHOUT ROWID;
             """;
         cmd.ExecuteNonQuery();
+        _findCertified = Prepare("SELECT cose FROM certificate_readings WHERE meter_id = $m AND seq = $s", "$m", "$s");
+        _nextPart = Prepare("SELECT COALESCE(MAX(part) + 1, 0) FROM certificates WHERE meter_id = $m AND hour_start = $h", "$m", "$h");
     }
 
     public void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         ArgumentNullException.ThrowIfNull(readings);
+        if (Store([new ArchivedCertificate(certificate, readings, ledgerEntry.ToArray())]).Count != 0)
+            throw new InvalidOperationException($"certificate {Convert.ToHexStringLower(certificate.Id)} conflicts with the archive: its part or one of its readings is already certified");
+    }
+
+    public IReadOnlyList<byte[]> Store(IReadOnlyList<ArchivedCertificate> certificates)
+    {
+        ArgumentNullException.ThrowIfNull(certificates);
+        if (certificates.Count == 0)
+            return [];
+        var refused = new List<byte[]>();
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction();
-            using var cert = _db.CreateCommand();
-            cert.Transaction = tx;
-            cert.CommandText = """
-                INSERT OR IGNORE INTO certificates (certificate_id, meter_id, hour_start, part, reading_count, face_value_wh, entry, stored_seq)
-                VALUES ($c, $m, $h, $p, $n, $wh, $e, (SELECT COALESCE(MAX(stored_seq), 0) + 1 FROM certificates))
-                """;
-            cert.Parameters.AddWithValue("$c", certificate.Id);
-            cert.Parameters.AddWithValue("$m", certificate.MeterId);
-            cert.Parameters.AddWithValue("$h", certificate.PeriodStart);
-            cert.Parameters.AddWithValue("$p", certificate.Part);
-            cert.Parameters.AddWithValue("$n", certificate.ReadingCount);
-            cert.Parameters.AddWithValue("$wh", (long)certificate.FaceValueWh);
-            cert.Parameters.AddWithValue("$e", ledgerEntry.ToArray());
-            if (cert.ExecuteNonQuery() == 0)
-                return; // already archived: a replay
-
-            using var cmd = _db.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "INSERT INTO certificate_readings VALUES ($c, $i, $m, $s, $r)";
-            cmd.Parameters.AddWithValue("$c", certificate.Id);
-            var i = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$i" });
-            var m = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$m" });
-            var s = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$s" });
-            var r = cmd.Parameters.Add(new SqliteParameter { ParameterName = "$r" });
-            for (var n = 0; n < readings.Count; n++)
+            // IMMEDIATE: the write lock before the first check, so another member cannot slip in between.
+            using var tx = _db.BeginTransaction(deferred: false);
+            using var existing = Command(tx, "SELECT reading_root, face_value_wh, reading_count FROM certificates WHERE certificate_id = $c", "$c");
+            using var cert = Command(tx, """
+                INSERT INTO certificates (certificate_id, meter_id, hour_start, part, reading_count, face_value_wh, reading_root, entry, stored_seq)
+                VALUES ($c, $m, $h, $p, $n, $wh, $root, $e, (SELECT COALESCE(MAX(stored_seq), 0) + 1 FROM certificates))
+                """, "$c", "$m", "$h", "$p", "$n", "$wh", "$root", "$e");
+            using var reading = Command(tx, "INSERT INTO certificate_readings VALUES ($c, $i, $m, $s, $r)", "$c", "$i", "$m", "$s", "$r");
+            using var savepoint = Command(tx, "SAVEPOINT one");
+            using var release = Command(tx, "RELEASE one");
+            using var rollback = Command(tx, "ROLLBACK TO one");
+            foreach (var (certificate, readings, entry) in certificates)
             {
-                i.Value = n;
-                m.Value = readings[n].Reading.MeterId;
-                s.Value = (long)readings[n].Reading.Sequence;
-                r.Value = readings[n].Encoded.ToArray();
-                cmd.ExecuteNonQuery();
+                existing.Parameters[0].Value = certificate.Id;
+                using (var r = existing.ExecuteReader())
+                {
+                    if (r.Read())
+                    {
+                        // The same id with the same readings is a replay (a no-op); with others, someone else's certificate.
+                        if (!(((byte[])r[0]).AsSpan().SequenceEqual(certificate.ReadingRoot) && r.GetInt64(1) == (long)certificate.FaceValueWh && r.GetInt64(2) == certificate.ReadingCount))
+                            refused.Add(certificate.Id);
+                        continue;
+                    }
+                }
+                savepoint.ExecuteNonQuery();
+                try
+                {
+                    Bind(cert, certificate.Id, certificate.MeterId, certificate.PeriodStart, certificate.Part, certificate.ReadingCount, (long)certificate.FaceValueWh, certificate.ReadingRoot, entry);
+                    cert.ExecuteNonQuery();
+                    for (var n = 0; n < readings.Count; n++)
+                    {
+                        Bind(reading, certificate.Id, n, readings[n].Reading.MeterId, unchecked((long)readings[n].Reading.Sequence), readings[n].Encoded.ToArray());
+                        reading.ExecuteNonQuery();
+                    }
+                    release.ExecuteNonQuery();
+                }
+                catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the part or a reading is taken
+                {
+                    rollback.ExecuteNonQuery();
+                    release.ExecuteNonQuery();
+                    refused.Add(certificate.Id);
+                }
             }
             tx.Commit();
         }
+        return refused;
     }
 
     public IReadOnlyList<byte[]>? Load(ReadOnlySpan<byte> certificateId)
@@ -108,22 +142,28 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT cose FROM certificate_readings WHERE meter_id = $m AND seq = $s";
-            cmd.Parameters.AddWithValue("$m", meterId);
-            cmd.Parameters.AddWithValue("$s", (long)sequence);
-            return cmd.ExecuteScalar() as byte[];
+            Bind(_findCertified, meterId, unchecked((long)sequence));
+            return _findCertified.ExecuteScalar() as byte[];
         }
     }
 
-    public void MarkSubmitted(ReadOnlySpan<byte> certificateId)
+    public void MarkSubmitted(ReadOnlySpan<byte> certificateId) => MarkSubmitted([certificateId.ToArray()]);
+
+    public void MarkSubmitted(IReadOnlyCollection<byte[]> certificateIds)
     {
+        ArgumentNullException.ThrowIfNull(certificateIds);
+        if (certificateIds.Count == 0)
+            return;
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "UPDATE certificates SET submitted = 1 WHERE certificate_id = $c";
-            cmd.Parameters.AddWithValue("$c", certificateId.ToArray());
-            cmd.ExecuteNonQuery();
+            using var tx = _db.BeginTransaction(deferred: false);
+            using var cmd = Command(tx, "UPDATE certificates SET submitted = 1 WHERE certificate_id = $c", "$c");
+            foreach (var id in certificateIds)
+            {
+                cmd.Parameters[0].Value = id;
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
         }
     }
 
@@ -145,11 +185,8 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
     {
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT COALESCE(MAX(part) + 1, 0) FROM certificates WHERE meter_id = $m AND hour_start = $h";
-            cmd.Parameters.AddWithValue("$m", meterId);
-            cmd.Parameters.AddWithValue("$h", hourStart);
-            return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            Bind(_nextPart, meterId, hourStart);
+            return Convert.ToInt32(_nextPart.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
         }
     }
 
@@ -168,5 +205,33 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         }
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        _findCertified.Dispose();
+        _nextPart.Dispose();
+        _db.Dispose();
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var cmd = Command(null, sql, parameters);
+        cmd.Prepare();
+        return cmd;
+    }
+
+    private SqliteCommand Command(SqliteTransaction? tx, string sql, params string[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var p in parameters)
+            cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
+        return cmd;
+    }
+
+    private static void Bind(SqliteCommand cmd, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+            cmd.Parameters[i].Value = values[i];
+    }
 }

@@ -410,4 +410,60 @@ public sealed class HourlyAggregatorTests : IDisposable
         var cert = Assert.Single(rig.Issued);
         Assert.Equal((4, 400ul), (cert.ReadingCount, cert.FaceValueWh));
     }
+
+    [Fact]
+    public async Task AReadingForAnHourWhoseCertificateIsStillBeingSentGetsTheNextPartNotLost()
+    {
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        var hour = Enumerable.Range(0, 4).Select(_ => a.Next(100)).ToList();
+        var engine = rig.NewEngine();
+        using var consumer = rig.NewConsumer("member-1");
+        foreach (var r in hour.Take(3))
+            await rig.ProduceAsync(r.Encoded);
+        await rig.PumpAsync(engine, consumer);
+        var closing = Assert.Single(engine.CloseAll()); // archived, entry not yet durable
+
+        await rig.ProduceAsync(hour[3].Encoded); // the hour's last quarter arrives in between
+        await rig.PumpAsync(engine, consumer);
+        var supplementary = Assert.Single(engine.CloseAll());
+        await rig.IssueAsync(engine, [closing, supplementary]);
+
+        Assert.Equal((0, 1), (closing.Certificate.Part, supplementary.Certificate.Part));
+        Assert.Equal(400ul, (ulong)rig.LedgerCertificates().Sum(c => (long)c.FaceValueWh));
+        Assert.Equal(0, engine.OpenWindows);
+    }
+
+    [Fact]
+    public async Task TwoMembersSharingTheArchiveNeverCertifyAReadingTwiceWhenBothHoldAPartition()
+    {
+        // A partition moved while its old owner still worked (a "zombie"): both hold the same readings.
+        using var rig = new AggregatorRig(900, _a);
+        var a = new ReadingSeries(_a, H);
+        var hour = Enumerable.Range(0, 4).Select(_ => a.Next(100 + (ulong)_a.Id.Length)).ToList();
+        foreach (var r in hour)
+            await rig.ProduceAsync(r.Encoded);
+        var zombie = rig.NewEngine();
+        var owner = rig.NewEngine();
+        using var zombieConsumer = rig.Log.CreateConsumer("old-group", "zombie");
+        zombieConsumer.Subscribe([Topics.Readings]);
+        using var ownerConsumer = rig.NewConsumer("owner");
+
+        // The zombie saw only the first three readings when it closed its window.
+        for (var i = 0; i < 3; i++)
+            Assert.Null(zombie.Add(zombieConsumer.Consume(Wait.SafetyNet, TestContext.Current.CancellationToken)!));
+        // The owner read all four before either closed.
+        await rig.PumpAsync(owner, ownerConsumer);
+        var zombieCertificate = Assert.Single(zombie.CloseAll());
+
+        Assert.Empty(owner.CloseAll()); // its part 0 is taken, three readings are certified: it keeps the fourth
+        Assert.Equal(3, owner.Stats.RaceLost);
+        var supplementary = Assert.Single(owner.CloseDue(new TopicPartition(Topics.Readings, AggregatorRig.PartitionOf(_a.Id))));
+        await rig.IssueAsync(zombie, [zombieCertificate]);
+        await rig.IssueAsync(owner, [supplementary]);
+
+        Assert.Equal((3, 1), (zombieCertificate.Certificate.ReadingCount, supplementary.Certificate.ReadingCount));
+        Assert.Equal(1, supplementary.Certificate.Part);
+        Assert.Equal(hour.Sum(r => (long)r.Reading.EnergyWh), rig.LedgerCertificates().Sum(c => (long)c.FaceValueWh));
+    }
 }

@@ -416,7 +416,11 @@ public abstract class StreamContractTests : IDisposable
 
         public void Processed(StreamRecord record) => _next[record.ToTopicPartition()] = record.Offset + 1;
 
+        public List<TopicPartition> Lost { get; } = [];
+
         public void OnAssigned(IReadOnlyCollection<TopicPartition> partitions) => Assigned.AddRange(partitions);
+
+        public void OnLost(IReadOnlyCollection<TopicPartition> partitions) => Lost.AddRange(partitions);
 
         public void OnRevoked(IReadOnlyCollection<TopicPartition> partitions)
         {
