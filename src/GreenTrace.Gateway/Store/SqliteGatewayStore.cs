@@ -56,6 +56,16 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
                 received_at INTEGER NOT NULL,
                 record      BLOB    NOT NULL
             );
+            -- How far the forwarder has put each table on the real stream, and which process forwards.
+            CREATE TABLE IF NOT EXISTS forwarded (
+                stream      TEXT    PRIMARY KEY,
+                last_offset INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS forwarder_lease (
+                id          INTEGER PRIMARY KEY CHECK (id = 1),
+                holder      TEXT    NOT NULL,
+                expires_at  INTEGER NOT NULL
+            );
             CREATE TABLE IF NOT EXISTS duplicates (
                 offset      INTEGER PRIMARY KEY AUTOINCREMENT,
                 meter_id    TEXT    NOT NULL,
@@ -193,6 +203,94 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
             while (reader.Read())
                 rows.Add(new StoredReading(reader.GetInt64(0), reader.GetString(1), unchecked((ulong)reader.GetInt64(2)), (byte[])reader.GetValue(3), reader.GetString(4)));
             return rows;
+        }
+    }
+
+    /// <summary>Refusals after <paramref name="afterOffset"/>, in stream order, with their offsets.</summary>
+    public IReadOnlyList<(long Offset, RejectedReading Rejected)> ReadRejected(long afterOffset, int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT offset, record FROM rejected WHERE offset > $o ORDER BY offset LIMIT $n";
+            cmd.Parameters.AddWithValue("$o", afterOffset);
+            cmd.Parameters.AddWithValue("$n", max);
+            using var reader = cmd.ExecuteReader();
+            var rows = new List<(long, RejectedReading)>();
+            while (reader.Read())
+                rows.Add((reader.GetInt64(0), RejectedReading.FromJson((byte[])reader.GetValue(1))));
+            return rows;
+        }
+    }
+
+    /// <summary>The last offset of <paramref name="stream"/> ("readings" or "rejected") known to be on the real stream; 0 if none.</summary>
+    public long ForwardedUpTo(string stream)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT last_offset FROM forwarded WHERE stream = $s";
+            cmd.Parameters.AddWithValue("$s", stream);
+            return cmd.ExecuteScalar() is long o ? o : 0;
+        }
+    }
+
+    /// <summary>Records that everything of <paramref name="stream"/> up to <paramref name="offset"/> is on the real stream.</summary>
+    public void MarkForwarded(string stream, long offset)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "INSERT INTO forwarded (stream, last_offset) VALUES ($s, $o) ON CONFLICT (stream) DO UPDATE SET last_offset = MAX(last_offset, excluded.last_offset)";
+            cmd.Parameters.AddWithValue("$s", stream);
+            cmd.Parameters.AddWithValue("$o", offset);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// Takes or renews the one forwarder lease of this store until <paramref name="until"/> (Unix ms). Several
+    /// gateway processes share a store; one of them forwards at a time, and another takes over when its lease lapses.
+    /// </summary>
+    public bool TryHoldForwarderLease(string holder, long now, long until)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO forwarder_lease (id, holder, expires_at) VALUES (1, $h, $u)
+                ON CONFLICT (id) DO UPDATE SET holder = $h, expires_at = $u WHERE holder = $h OR expires_at < $now
+                """;
+            cmd.Parameters.AddWithValue("$h", holder);
+            cmd.Parameters.AddWithValue("$u", until);
+            cmd.Parameters.AddWithValue("$now", now);
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
+    /// <summary>Gives the lease up (a clean shutdown), so another gateway need not wait for it to lapse.</summary>
+    public void ReleaseForwarderLease(string holder)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "DELETE FROM forwarder_lease WHERE holder = $h";
+            cmd.Parameters.AddWithValue("$h", holder);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The highest offset of each table: with <see cref="ForwardedUpTo"/>, the forwarder's lag.</summary>
+    public (long Readings, long Rejected) EndOffsets()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT (SELECT COALESCE(MAX(offset), 0) FROM readings), (SELECT COALESCE(MAX(offset), 0) FROM rejected)";
+            using var r = cmd.ExecuteReader();
+            r.Read();
+            return (r.GetInt64(0), r.GetInt64(1));
         }
     }
 
