@@ -35,6 +35,9 @@ public static class CliApp
         root.Subcommands.Add(BrokerCommand.Create(console));
         root.Subcommands.Add(SimCommand.Create(console));
         root.Subcommands.Add(FleetCommand.Create(console));
+        root.Subcommands.Add(AggregatorCommand.Create(console));
+        root.Subcommands.Add(IssuersCommand.Create(console));
+        root.Subcommands.Add(LoadCommand.Create(console));
         return root;
     }
 

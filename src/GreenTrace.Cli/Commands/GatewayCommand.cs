@@ -26,9 +26,11 @@ public static class GatewayCommand
         var username = new Option<string?>("--username") { Description = "MQTT username (default: the client id)" };
         var passwordFile = new Option<FileInfo?>("--password-file") { Description = "File whose first line is the MQTT password (or set GREENTRACE_Gateway__Password)" };
         var group = new Option<string?>("--share-group") { Description = "MQTT 5 shared-subscription group: gateways in one group split the readings" };
-        var command = new Command("gateway", "Validate meters' readings from an MQTT broker (Mosquitto or any MQTT 5 broker) and record every verdict durably before acknowledging it. Runs until Ctrl+C.")
+        var kafka = new Option<string?>("--kafka") { Description = "Kafka bootstrap servers HOST:PORT: forward the store's readings and refusals to gt.readings and gt.readings.rejected" };
+        var kafkaProfile = new Option<string?>("--kafka-profile") { Description = "Modern (default) or Kafka09 for an Apache Kafka 0.9 broker" };
+        var command = new Command("gateway", "Validate meters' readings from an MQTT broker (Mosquitto or any MQTT 5 broker) and record every verdict durably before acknowledging it; with --kafka, forward them to Kafka. Runs until Ctrl+C.")
         {
-            registry, store, host, port, tls, ca, clientId, username, passwordFile, group,
+            registry, store, host, port, tls, ca, clientId, username, passwordFile, group, kafka, kafkaProfile,
         };
         command.Subcommands.Add(CreateReport(console));
         command.SetAction(async (parse, ct) =>
@@ -51,6 +53,11 @@ public static class GatewayCommand
             Set(nameof(GatewayOptions.ClientId), id);
             Set(nameof(GatewayOptions.Username), parse.GetValue(username) ?? id);
             Set(nameof(GatewayOptions.SharedSubscriptionGroup), parse.GetValue(group));
+            if (parse.GetValue(kafka) is { } bootstrap)
+            {
+                StreamDeployment.Override(overrides, bootstrap, parse.GetValue(kafkaProfile));
+                overrides[$"{Gateway.Forwarding.ForwarderOptions.Section}:{nameof(Gateway.Forwarding.ForwarderOptions.Enabled)}"] = "true";
+            }
             if (parse.GetValue(passwordFile) is { } file)
             {
                 if (!file.Exists)
@@ -115,7 +122,9 @@ public static class GatewayCommand
             }
             var stats = gateway.Stats;
             var totals = store.Totals();
-            await console.Out.WriteLineAsync($"{options.ClientId}: received {stats.Received}, accepted {stats.Accepted}, rejected {stats.Rejected}, duplicates {stats.Duplicates}").ConfigureAwait(false);
+            var forwarder = host.Services.GetService<Gateway.Forwarding.StreamForwarder>();
+            await console.Out.WriteLineAsync($"{options.ClientId}: received {stats.Received}, accepted {stats.Accepted}, rejected {stats.Rejected}, duplicates {stats.Duplicates}" +
+                (forwarder is null ? "" : $", forwarded to Kafka {forwarder.Forwarded}")).ConfigureAwait(false);
             await PrintTotalsAsync(console, options.StorePath!, totals).ConfigureAwait(false);
         }
         return ExitCodes.Ok;
@@ -146,6 +155,8 @@ public static class GatewayCommand
     {
         var w = console.Out;
         await w.WriteLineAsync($"store {path}: received {totals.Received} = accepted {totals.Accepted} + rejected {totals.Rejected} + duplicates {totals.Duplicates}").ConfigureAwait(false);
+        if (totals.Forwarded is { } f)
+            await w.WriteLineAsync($"  on the stream: readings up to {f.Readings} of {f.ReadingsEnd}, refusals up to {f.Rejected} of {f.RejectedEnd}").ConfigureAwait(false);
         foreach (var (gateway, count) in totals.AcceptedByGateway.OrderBy(p => p.Key, StringComparer.Ordinal))
             await w.WriteLineAsync($"  accepted by {gateway}: {count}").ConfigureAwait(false);
         foreach (var (reason, count) in totals.RejectedByReason)

@@ -1,5 +1,6 @@
 using GreenTrace.Core.Devices;
 using GreenTrace.Gateway;
+using GreenTrace.Gateway.Forwarding;
 using GreenTrace.Gateway.Store;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,9 +36,19 @@ public static class GatewayHost
         s.AddHostedService(sp => sp.GetRequiredService<GatewayService>());
         s.AddHostedService<GatewayStatusReporter>();
 
+        // With Kafka configured, the store is the outbox and this process may forward it (one per store at a time).
+        var forward = configuration.GetSection(ForwarderOptions.Section);
+        s.AddOptions<ForwarderOptions>().Bind(forward);
+        if (forward.GetValue<bool>(nameof(ForwarderOptions.Enabled)))
+        {
+            StreamDeployment.AddKafka(s, configuration);
+            s.AddSingleton<StreamForwarder>();
+            s.AddHostedService(sp => sp.GetRequiredService<StreamForwarder>());
+        }
+
         s.AddOpenTelemetry().WithMetrics(m =>
         {
-            m.AddMeter(GatewayStats.Meter.Name);
+            m.AddMeter(GatewayStats.Meter.Name, StreamForwarder.MeterName);
             if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
                 m.AddConsoleExporter();
         });

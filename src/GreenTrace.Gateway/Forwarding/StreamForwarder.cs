@@ -40,7 +40,9 @@ public sealed class StreamForwarder : BackgroundService
     public const string ReadingsStream = "readings";
     public const string RejectedStream = "rejected";
 
-    private static readonly Meter Meter = new("GreenTrace.Gateway.Forwarder");
+    public const string MeterName = "GreenTrace.Gateway.Forwarder";
+
+    private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> ForwardedCounter = Meter.CreateCounter<long>("greentrace.gateway.forwarded");
     private static readonly Counter<long> RetriesCounter = Meter.CreateCounter<long>("greentrace.gateway.forward.retries");
 

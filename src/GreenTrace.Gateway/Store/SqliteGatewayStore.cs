@@ -339,7 +339,16 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
                 cmd.CommandText = "SELECT COUNT(*) FROM duplicates";
                 duplicates = (long)cmd.ExecuteScalar()!;
             }
-            return new GatewayTotals(accepted, byReason, duplicates, byGateway);
+            long Scalar(string sql)
+            {
+                using var cmd = _db.CreateCommand();
+                cmd.CommandText = sql;
+                return cmd.ExecuteScalar() is long v ? v : 0;
+            }
+            var forwarded = new ForwardedTotals(
+                Scalar("SELECT last_offset FROM forwarded WHERE stream = 'readings'"), Scalar("SELECT COALESCE(MAX(offset), 0) FROM readings"),
+                Scalar("SELECT last_offset FROM forwarded WHERE stream = 'rejected'"), Scalar("SELECT COALESCE(MAX(offset), 0) FROM rejected"));
+            return new GatewayTotals(accepted, byReason, duplicates, byGateway, Scalar("SELECT COUNT(*) FROM forwarded") > 0 ? forwarded : null);
         }
     }
 
@@ -371,9 +380,12 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
 public sealed record StoredReading(long Offset, string MeterId, ulong Sequence, byte[] Payload, string Gateway);
 
 /// <summary>The gateway books: every message that reached a gateway is in exactly one of these.</summary>
-public sealed record GatewayTotals(long Accepted, IReadOnlyDictionary<string, long> RejectedByReason, long Duplicates, IReadOnlyDictionary<string, long> AcceptedByGateway)
+public sealed record GatewayTotals(long Accepted, IReadOnlyDictionary<string, long> RejectedByReason, long Duplicates, IReadOnlyDictionary<string, long> AcceptedByGateway, ForwardedTotals? Forwarded = null)
 {
     public long Rejected => RejectedByReason.Values.Sum();
 
     public long Received => Accepted + Rejected + Duplicates;
 }
+
+/// <summary>How far the forwarder has put each table on the stream, against each table's end (offsets).</summary>
+public sealed record ForwardedTotals(long Readings, long ReadingsEnd, long Rejected, long RejectedEnd);
