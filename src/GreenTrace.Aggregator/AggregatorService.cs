@@ -49,6 +49,14 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
         _logger.LogInformation("Revoked {Partitions}", string.Join(", ", partitions));
     }
 
+    void IPartitionListener.OnLost(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        // Another member may already own these and have committed past us: a commit now could move
+        // its offsets back (or forward over work we never made durable). Forget them; it replays.
+        _engine.Drop(partitions);
+        _logger.LogWarning("Lost {Partitions} without a revoke (session expired); dropped their state uncommitted", string.Join(", ", partitions));
+    }
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         // Consume blocks like Kafka's does, so the loop gets a thread of its own.
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();

@@ -8,6 +8,15 @@ public interface IPartitionListener
 
     /// <summary>Partitions about to go to another member: commit what is durable for them now, then drop their state.</summary>
     void OnRevoked(IReadOnlyCollection<TopicPartition> partitions);
+
+    /// <summary>
+    /// Partitions already taken away (the member missed its session, Kafka's "lost" partitions):
+    /// another member may own them now, so do NOT commit for them; drop their state. The default
+    /// does nothing, which suits only a listener that keeps no state per partition.
+    /// </summary>
+    void OnLost(IReadOnlyCollection<TopicPartition> partitions)
+    {
+    }
 }
 
 /// <summary>
