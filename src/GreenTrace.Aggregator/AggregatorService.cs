@@ -41,19 +41,20 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
     void IPartitionListener.OnAssigned(IReadOnlyCollection<TopicPartition> partitions) =>
         _logger.LogInformation("Assigned {Partitions}", string.Join(", ", partitions));
 
-    void IPartitionListener.OnLost(IReadOnlyCollection<TopicPartition> partitions)
-    {
-        // Lost, not handed over: another member may own them already, so commit nothing for them.
-        _engine.Drop(partitions);
-        _logger.LogWarning("Lost {Partitions} without a clean hand-over; their windows are rebuilt by the new owner", string.Join(", ", partitions));
-    }
-
     void IPartitionListener.OnRevoked(IReadOnlyCollection<TopicPartition> partitions)
     {
         // Commit what is durable for the partitions we lose, then forget them; the next owner replays the rest.
         _consumer!.Commit(_engine.CommitPositions().Where(p => partitions.Contains(p.TopicPartition)));
         _engine.Drop(partitions);
         _logger.LogInformation("Revoked {Partitions}", string.Join(", ", partitions));
+    }
+
+    void IPartitionListener.OnLost(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        // Another member may already own these and have committed past us: a commit now could move
+        // its offsets back (or forward over work we never made durable). Forget them; it replays.
+        _engine.Drop(partitions);
+        _logger.LogWarning("Lost {Partitions} without a revoke (session expired); dropped their state uncommitted", string.Join(", ", partitions));
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

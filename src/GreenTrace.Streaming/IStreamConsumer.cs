@@ -10,10 +10,13 @@ public interface IPartitionListener
     void OnRevoked(IReadOnlyCollection<TopicPartition> partitions);
 
     /// <summary>
-    /// Partitions taken away without a hand-over (this member was too slow or cut off, and another may own
-    /// them already): drop their state and commit nothing for them.
+    /// Partitions already taken away (the member missed its session, Kafka's "lost" partitions):
+    /// another member may own them now, so do NOT commit for them; drop their state. The default
+    /// does nothing, which suits only a listener that keeps no state per partition.
     /// </summary>
-    void OnLost(IReadOnlyCollection<TopicPartition> partitions);
+    void OnLost(IReadOnlyCollection<TopicPartition> partitions)
+    {
+    }
 }
 
 /// <summary>

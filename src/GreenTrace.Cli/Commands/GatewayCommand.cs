@@ -56,7 +56,7 @@ public static class GatewayCommand
             if (parse.GetValue(kafka) is { } bootstrap)
             {
                 StreamDeployment.Override(overrides, bootstrap, parse.GetValue(kafkaProfile));
-                overrides[$"{Gateway.Forwarding.ForwarderOptions.Section}:{nameof(Gateway.Forwarding.ForwarderOptions.Enabled)}"] = "true";
+                overrides[$"{GreenTrace.Gateway.Forwarding.ForwarderOptions.Section}:{nameof(GreenTrace.Gateway.Forwarding.ForwarderOptions.Enabled)}"] = "true";
             }
             if (parse.GetValue(passwordFile) is { } file)
             {
@@ -122,7 +122,7 @@ public static class GatewayCommand
             }
             var stats = gateway.Stats;
             var totals = store.Totals();
-            var forwarder = host.Services.GetService<Gateway.Forwarding.StreamForwarder>();
+            var forwarder = host.Services.GetService<GreenTrace.Gateway.Forwarding.StreamForwarder>();
             await console.Out.WriteLineAsync($"{options.ClientId}: received {stats.Received}, accepted {stats.Accepted}, rejected {stats.Rejected}, duplicates {stats.Duplicates}" +
                 (forwarder is null ? "" : $", forwarded to Kafka {forwarder.Forwarded}")).ConfigureAwait(false);
             await PrintTotalsAsync(console, options.StorePath!, totals).ConfigureAwait(false);

@@ -174,7 +174,7 @@ public sealed class LoadRunner
             certified, inMeasured.Count, inMeasured.Count(c => c.Part > 0),
             Math.Round(certified / Math.Max(0.001, lastCertificate - first)), Math.Round(steady.DefaultIfEmpty(0).Min()),
             Math.Round(Percentile(0.50)), Math.Round(Percentile(0.90)), Math.Round(Percentile(0.99)), Math.Round(latencies.DefaultIfEmpty(double.NaN).Max()),
-            buckets.Select(Math.Round).ToList(), problems);
+            buckets.Select(b => Math.Round(b)).ToList(), problems);
     }
 
     private static double Seconds(long ticks) => ticks / (double)Stopwatch.Frequency;
