@@ -63,7 +63,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
 
     private async Task RunAsync(CancellationToken ct)
     {
-        using var consumer = _streams.CreateConsumer(_options.GroupId, _memberName);
+        var consumer = _streams.CreateConsumer(_options.GroupId, _memberName);
         using var producer = _streams.CreateProducer();
         _consumer = consumer;
         consumer.Subscribe([Topics.Readings], this);
@@ -133,6 +133,8 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
         }
         finally
         {
+            // Leaving the group runs OnRevoked, which commits through _consumer: dispose before forgetting it.
+            consumer.Dispose();
             _consumer = null;
         }
     }
