@@ -131,7 +131,9 @@ public sealed class InfluxPointWriter : IPointWriter, IDisposable
             413 => WriteFailureKind.TooLarge,
             _ => WriteFailureKind.Configuration,
         };
-        return new PointWriteException(kind, $"time-series server answered {status}: {message}", inner, status, retryAfter);
+        // InfluxDB.Client reports a refused or reset connection as status 0.
+        var what = status == 0 ? $"no answer from the time-series server: {message}" : $"time-series server answered {status}: {message}";
+        return new PointWriteException(kind, what, inner, status, retryAfter);
     }
 
     public void Dispose() => _client.Dispose();

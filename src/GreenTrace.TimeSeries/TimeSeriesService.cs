@@ -93,6 +93,12 @@ public sealed class TimeSeriesService : BackgroundService, IPartitionListener
         {
             // Unwritten records are not committed: the next start reads them again.
         }
+        catch (Exception e)
+        {
+            // A host logs a failed background service too, but an embedding without one would not.
+            _logger.LogCritical(e, "Time-series sink stopped; nothing it had not written is committed");
+            throw;
+        }
     }
 
     private void Add(StreamRecord record)
