@@ -38,6 +38,7 @@ public static class CliApp
         root.Subcommands.Add(AggregatorCommand.Create(console));
         root.Subcommands.Add(IssuersCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
+        root.Subcommands.Add(TimeSeriesCommand.Create(console));
         return root;
     }
 

@@ -8,6 +8,7 @@ using GreenTrace.Ledger;
 using GreenTrace.Ledger.Storage;
 using GreenTrace.Streaming;
 using GreenTrace.Streaming.InProcess;
+using GreenTrace.TimeSeries;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -63,9 +64,12 @@ public static class DemoPipeline
         s.AddSingleton<LedgerNodeService>();
         s.AddHostedService(sp => sp.GetRequiredService<LedgerNodeService>());
 
+        // Only when TimeSeries:Url (or Enabled) is configured: its own consumer group on the embedded log.
+        s.AddTimeSeriesSink(configuration);
+
         s.AddOpenTelemetry().WithMetrics(m =>
         {
-            m.AddMeter(GatewayStats.Meter.Name, AggregatorStats.Meter.Name, LedgerNode.Meter.Name);
+            m.AddMeter(GatewayStats.Meter.Name, AggregatorStats.Meter.Name, LedgerNode.Meter.Name, TimeSeries.TimeSeriesMetrics.MeterName);
             if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
                 m.AddConsoleExporter();
         });
