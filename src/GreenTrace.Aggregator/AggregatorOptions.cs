@@ -14,7 +14,13 @@ public sealed class AggregatorOptions
     public int AllowedLatenessSeconds { get; set; } = 900;
 
     /// <summary>How many records to take between offset commits when the stream is busy.</summary>
-    public int CommitEveryRecords { get; set; } = 1000;
+    public int CommitEveryRecords { get; set; } = 20_000;
+
+    /// <summary>Longest time between offset commits while records keep coming (milliseconds).</summary>
+    public int CommitIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>How long a batch gathers records before its due windows are closed (milliseconds).</summary>
+    public int BatchWindowMilliseconds { get; set; } = 20;
 
     /// <summary>
     /// Most records taken before closing due windows and producing their entries: one archive

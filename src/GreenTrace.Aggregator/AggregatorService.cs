@@ -68,6 +68,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
         _consumer = consumer;
         consumer.Subscribe([Topics.Readings], this);
         var sinceCommit = 0;
+        var completedSinceCommit = false;
         try
         {
             // The outbox first: entries a crash kept from the ledger stream. The ledger refuses a
@@ -80,6 +81,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
             }
 
             var sends = new List<Task>();
+            var lastCommit = Environment.TickCount64;
             var touched = new HashSet<TopicPartition>();
             while (!ct.IsCancellationRequested)
             {
@@ -87,6 +89,9 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
                 // cover the whole batch, and the ledger produces overlap instead of waiting one by one.
                 var taken = 0;
                 var record = consumer.Consume(TimeSpan.FromMilliseconds(100), ct);
+                // A batch gathers for a few milliseconds at most: big enough that one archive sync and one round of
+                // ledger acknowledgements serve many certificates, short enough to keep certificates prompt.
+                var gatherUntil = Environment.TickCount64 + _options.BatchWindowMilliseconds;
                 while (record is not null)
                 {
                     taken++;
@@ -99,7 +104,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
                     touched.Add(new TopicPartition(record.Topic, record.Partition));
                     if (taken >= _options.MaxBatchRecords)
                         break;
-                    record = consumer.Consume(TimeSpan.Zero, ct);
+                    record = consumer.Consume(TimeSpan.FromMilliseconds(Math.Max(0, gatherUntil - Environment.TickCount64)), ct);
                 }
                 if (taken > 0)
                     Interlocked.Exchange(ref _idleSince, 0);
@@ -118,11 +123,14 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
                 sends.Clear();
                 _engine.Complete(due);
 
+                // A commit is a round trip to the group coordinator: by count or time, not per batch. What is not yet
+                // committed is read again after a crash and skipped as already certified.
                 sinceCommit += taken;
-                if (due.Count > 0 || sinceCommit >= _options.CommitEveryRecords || (taken == 0 && sinceCommit > 0))
+                completedSinceCommit |= due.Count > 0;
+                if ((sinceCommit > 0 || completedSinceCommit) && (sinceCommit >= _options.CommitEveryRecords || taken == 0 || Environment.TickCount64 - lastCommit >= _options.CommitIntervalMilliseconds))
                 {
                     consumer.Commit(_engine.CommitPositions());
-                    sinceCommit = 0;
+                    (sinceCommit, completedSinceCommit, lastCommit) = (0, false, Environment.TickCount64);
                 }
                 if (taken == 0 && due.Count == 0)
                     Interlocked.CompareExchange(ref _idleSince, Environment.TickCount64, 0);

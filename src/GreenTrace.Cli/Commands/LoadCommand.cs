@@ -24,7 +24,7 @@ public static class LoadCommand
         var tail = new Option<int?>("--tail-intervals") { Description = "Intervals published after the measured ones so the last measured hours close (default: 2 h + 15 min of event time)" };
         var start = new Option<DateOnly?>("--start") { Description = "First simulated day (default: 30 days ago)" };
         var report = new Option<FileInfo?>("--report") { Description = "Write the measurements as JSON here" };
-        var drain = new Option<int>("--drain-timeout") { Description = "Seconds to wait after publishing for the last certificates (default 180)", DefaultValueFactory = _ => 180 };
+        var drain = new Option<int>("--drain-timeout") { Description = "Give up waiting for the last certificates after this many seconds without a new one (default 60)", DefaultValueFactory = _ => 60 };
         var command = new Command("load", "Drive a fleet through the broker, the gateways, Kafka and the aggregators at a fixed rate; report sustained readings/s, reading-to-certificate latency, and whether every acknowledged Wh was certified exactly once.")
         {
             fleet, host, port, ca, kafka, profile, rate, duration, tail, start, report, drain,

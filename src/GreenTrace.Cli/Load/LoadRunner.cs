@@ -85,10 +85,15 @@ public sealed class LoadRunner
 
         var measured = _hours.Where(h => h.Key.Hour <= lastMeasuredHour).ToDictionary(h => h.Key, h => h.Value);
         var measuredReadings = measured.Values.Sum(h => h.Readings);
-        var drainUntil = _clock.Elapsed + _request.DrainTimeout;
         progress?.Report($"published; waiting for the certificates of {measuredReadings} readings in {measured.Count} meter-hours");
-        while (measured.Values.Sum(h => Volatile.Read(ref h.CertifiedReadings)) < measuredReadings && _clock.Elapsed < drainUntil)
+        // A backlog drains as long as certificates keep coming: give up only after a quiet spell, not at a fixed time.
+        var (last, quietSince) = (-1L, _clock.Elapsed);
+        while (measured.Values.Sum(h => Volatile.Read(ref h.CertifiedReadings)) is var certified && certified < measuredReadings && _clock.Elapsed - quietSince < _request.DrainTimeout)
+        {
+            if (certified != last)
+                (last, quietSince) = (certified, _clock.Elapsed);
             await Task.Delay(200, ct).ConfigureAwait(false);
+        }
         await stopProbe.CancelAsync().ConfigureAwait(false);
         await watcher.ConfigureAwait(false);
         return Report(measured, measuredReadings, publishSeconds, lastMeasuredHour);
