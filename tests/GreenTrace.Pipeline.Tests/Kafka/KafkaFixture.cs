@@ -31,7 +31,7 @@ public sealed class KafkaFixture : IAsyncLifetime
     }
 
     public KafkaStreamClientFactory Factory(Action<KafkaOptions>? configure = null) =>
-        new(Options(configure), Environment.GetEnvironmentVariable("GREENTRACE_KAFKA_TEST_LOG") is { Length: > 0 } log ? new FileLoggerFactory(log) : null);
+        new(Options(configure), KafkaTestLog.Factory);
 
     public void CreateTopics(IEnumerable<TopicSpec> topics)
     {
