@@ -107,60 +107,7 @@ public sealed class MockClusterTests : IDisposable
     {
         const string topic = "gt.readings";
         _cluster.CreateTopic(topic, 4);
-        var factory = _cluster.Factory();
-        var group = $"aggregators-{Guid.NewGuid():N}";
-        var listenerA = new Listener();
-        using var a = factory.CreateConsumer(group, "member-a");
-        a.Subscribe([topic], listenerA);
-        await PollUntil(() => a.Assignment.Count == 4, "A holds all four partitions", a);
-
-        var listenerB = new Listener();
-        var b = factory.CreateConsumer(group, "member-b");
-        b.Subscribe([topic], listenerB);
-        await PollUntil(() => a.Assignment.Count == 2 && b.Assignment.Count == 2, "A and B hold two each", a, b);
-
-        // Cooperative: A gave up exactly the two B took, and never its own two.
-        Assert.Equal(b.Assignment.Order(Comparer), listenerA.Revoked.Order(Comparer));
-        Assert.Empty(listenerA.Revoked.Intersect(a.Assignment));
-        Assert.Equal(b.Assignment.Order(Comparer), listenerB.Assigned.Order(Comparer));
-
-        // B leaves: A gets B's two back incrementally and loses nothing, revoked or lost.
-        var revokedBefore = listenerA.Revoked.Count;
-        b.Dispose();
-        await PollUntil(() => a.Assignment.Count == 4, "A holds all four again", a);
-        Assert.Equal(revokedBefore, listenerA.Revoked.Count);
-        Assert.Empty(listenerA.Lost);
-        Assert.Equal(2, listenerB.Revoked.Count);
-    }
-
-    private static readonly Comparer<GreenTrace.Streaming.TopicPartition> Comparer =
-        Comparer<GreenTrace.Streaming.TopicPartition>.Create((x, y) => x.Partition.CompareTo(y.Partition));
-
-    private static async Task PollUntil(Func<bool> condition, string what, params IStreamConsumer[] members)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"gave up waiting until {what}");
-            foreach (var member in members)
-                Assert.Null(member.Consume(TimeSpan.FromMilliseconds(100), Ct));
-            await Task.Yield();
-        }
-    }
-
-    private sealed class Listener : IPartitionListener
-    {
-        public List<GreenTrace.Streaming.TopicPartition> Assigned { get; } = [];
-
-        public List<GreenTrace.Streaming.TopicPartition> Revoked { get; } = [];
-
-        public List<GreenTrace.Streaming.TopicPartition> Lost { get; } = [];
-
-        public void OnAssigned(IReadOnlyCollection<GreenTrace.Streaming.TopicPartition> partitions) => Assigned.AddRange(partitions);
-
-        public void OnRevoked(IReadOnlyCollection<GreenTrace.Streaming.TopicPartition> partitions) => Revoked.AddRange(partitions);
-
-        public void OnLost(IReadOnlyCollection<GreenTrace.Streaming.TopicPartition> partitions) => Lost.AddRange(partitions);
+        await Rebalancing.JoinAndLeaveMoveOnlyWhatMustMove(_cluster.Factory(), topic);
     }
 }
 
