@@ -35,6 +35,7 @@ public static class CliApp
         root.Subcommands.Add(BrokerCommand.Create(console));
         root.Subcommands.Add(SimCommand.Create(console));
         root.Subcommands.Add(FleetCommand.Create(console));
+        root.Subcommands.Add(KafkaCommand.Create(console));
         return root;
     }
 
