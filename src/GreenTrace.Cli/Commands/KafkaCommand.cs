@@ -34,7 +34,81 @@ public static class KafkaCommand
             parse.GetValue(printOpt),
             parse.GetValue(replicationOpt),
             parse.GetValue(settingOpt) ?? []));
-        return new Command("kafka", "GreenTrace's streams on Apache Kafka.") { topics };
+
+        var perfBootstrapOpt = new Option<string>("--bootstrap") { Description = "Brokers as HOST:PORT[,HOST:PORT…]", Required = true };
+        var topicOpt = new Option<string>("--topic") { Description = "An existing topic to write to and read back", DefaultValueFactory = _ => Topics.Readings };
+        var recordsOpt = new Option<int>("--records") { Description = "Records to produce", DefaultValueFactory = _ => 200_000 };
+        var sizeOpt = new Option<int>("--size") { Description = "Value size in bytes (a signed reading is about 200)", DefaultValueFactory = _ => 200 };
+        var kafka09Opt = new Option<bool>("--kafka09") { Description = "Use the Kafka 0.9 broker profile" };
+        var perf = new Command("perf", "Measure produce (acknowledged, pipelined) and consume throughput through GreenTrace's Kafka adapter. Exit 0 done, 2 unusable input or failure.")
+        {
+            perfBootstrapOpt, topicOpt, recordsOpt, sizeOpt, kafka09Opt, settingOpt,
+        };
+        perf.SetAction((parse, ct) => RunPerfAsync(console, parse.GetValue(perfBootstrapOpt)!, parse.GetValue(topicOpt)!, parse.GetValue(recordsOpt), parse.GetValue(sizeOpt), parse.GetValue(kafka09Opt), parse.GetValue(settingOpt) ?? [], ct));
+
+        return new Command("kafka", "GreenTrace's streams on Apache Kafka.") { topics, perf };
+    }
+
+    public static async Task<int> RunPerfAsync(CliConsole console, string bootstrap, string topic, int records, int size, bool kafka09, IReadOnlyList<string> settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        if (records < 1 || size < 1)
+            return await Usage(console, "--records and --size must be positive").ConfigureAwait(false);
+        var options = new KafkaOptions { BootstrapServers = bootstrap, BrokerProfile = kafka09 ? KafkaBrokerProfile.Kafka09 : KafkaBrokerProfile.Modern };
+        foreach (var setting in settings)
+        {
+            var eq = setting.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                return await Usage(console, $"--set '{setting}' is not KEY=VALUE").ConfigureAwait(false);
+            options.Client[setting[..eq].Trim()] = setting[(eq + 1)..];
+        }
+        var factory = new KafkaStreamClientFactory(options);
+        var value = new byte[size];
+        Random.Shared.NextBytes(value);
+        var run = Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            // Pipelined as the gateway does: a window of calls in flight, each awaited for its acknowledgement.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            using (var producer = factory.CreateProducer())
+            {
+                var window = new Queue<Task<StreamPosition>>();
+                for (var i = 0; i < records; i++)
+                {
+                    window.Enqueue(producer.ProduceAsync(topic, $"perf-{run}-{i % 1000}", value, cancellationToken));
+                    if (window.Count >= 20_000)
+                        await window.Dequeue().ConfigureAwait(false);
+                }
+                while (window.Count > 0)
+                    await window.Dequeue().ConfigureAwait(false);
+            }
+            var produced = clock.Elapsed;
+            await console.Out.WriteLineAsync($"produced {records} records of {size} B, each acknowledged, in {produced.TotalSeconds:0.00} s: {records / produced.TotalSeconds:0} records/s").ConfigureAwait(false);
+
+            clock.Restart();
+            var read = 0;
+            using (var consumer = factory.CreateConsumer($"perf-{run}", "perf"))
+            {
+                consumer.Subscribe([topic]);
+                var idle = System.Diagnostics.Stopwatch.StartNew();
+                while (idle.Elapsed < TimeSpan.FromSeconds(10))
+                {
+                    if (consumer.Consume(TimeSpan.FromMilliseconds(200), cancellationToken) is not null)
+                    {
+                        read++;
+                        idle.Restart();
+                    }
+                }
+            }
+            var consumed = clock.Elapsed - TimeSpan.FromSeconds(10);
+            await console.Out.WriteLineAsync($"consumed {read} records (the whole topic, from the start) in {consumed.TotalSeconds:0.00} s: {read / consumed.TotalSeconds:0} records/s").ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is KafkaStreamException or Confluent.Kafka.KafkaException or InvalidOperationException)
+        {
+            await console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Unusable;
+        }
     }
 
     public static async Task<int> RunTopicsAsync(CliConsole console, FileInfo? catalogFile, string? bootstrap, bool apply, string? zookeeper, bool printCommands, short? replicationFactor, IReadOnlyList<string> settings)
