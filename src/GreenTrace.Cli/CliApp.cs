@@ -39,6 +39,7 @@ public static class CliApp
         root.Subcommands.Add(IssuersCommand.Create(console));
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(TimeSeriesCommand.Create(console));
+        root.Subcommands.Add(KafkaCommand.Create(console));
         return root;
     }
 

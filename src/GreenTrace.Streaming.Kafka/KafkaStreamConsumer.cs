@@ -158,9 +158,11 @@ public sealed class KafkaStreamConsumer : IStreamConsumer
             if (_subscribed)
                 _consumer.Close();
         }
-        catch (KafkaException e)
+        catch (Exception e) when (e is KafkaException or KafkaStreamException or InvalidOperationException)
         {
-            _logger.LogWarning(e, "Kafka consumer {Member} did not leave its group cleanly: {Reason}", _memberName, e.Error.Reason);
+            // Typically the listener's last commit refused because the group is rebalancing: those
+            // records are read again by the next owner, which effectively-once processing absorbs.
+            _logger.LogWarning(e, "Kafka consumer {Member} did not leave its group cleanly: {Reason}", _memberName, e.Message);
         }
         finally
         {

@@ -2,6 +2,13 @@ using Microsoft.Extensions.Logging;
 
 namespace GreenTrace.Pipeline.Tests.Kafka;
 
+public static class KafkaTestLog
+{
+    /// <summary>Set GREENTRACE_KAFKA_TEST_LOG to a file to get the adapter's and librdkafka's log there (add Client["debug"] for more).</summary>
+    public static FileLoggerFactory? Factory { get; } =
+        Environment.GetEnvironmentVariable("GREENTRACE_KAFKA_TEST_LOG") is { Length: > 0 } path ? new FileLoggerFactory(path) : null;
+}
+
 /// <summary>Every log line to one file, for reading after a failed Kafka test (librdkafka's "debug" output lands here too).</summary>
 public sealed class FileLoggerFactory(string path) : ILoggerFactory
 {

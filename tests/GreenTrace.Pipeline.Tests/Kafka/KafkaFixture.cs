@@ -31,13 +31,21 @@ public sealed class KafkaFixture : IAsyncLifetime
     }
 
     public KafkaStreamClientFactory Factory(Action<KafkaOptions>? configure = null) =>
-        new(Options(configure), Environment.GetEnvironmentVariable("GREENTRACE_KAFKA_TEST_LOG") is { Length: > 0 } log ? new FileLoggerFactory(log) : null);
+        new(Options(configure), KafkaTestLog.Factory);
 
     public void CreateTopics(IEnumerable<TopicSpec> topics)
     {
         ArgumentNullException.ThrowIfNull(topics);
-        foreach (var topic in topics)
+        // A test that stopped the broker and failed before starting it again must not fail the next ones too.
+        if (!Kafka.BrokerRunning)
+            Kafka.StartBrokerAsync().GetAwaiter().GetResult();
+        var list = topics.ToList();
+        foreach (var topic in list)
             Kafka.CreateTopic(topic.Name, topic.Partitions);
+        // ZooKeeper has the topic now; the broker serves it a moment later, and a consumer that
+        // subscribes before then would not look again for minutes.
+        using var admin = KafkaTopics.CreateAdminClient(Options());
+        KafkaTopics.WaitUntilServed(admin, list.Select(t => (t.Name, t.Partitions)), TimeSpan.FromSeconds(60));
     }
 
     public Task StopBrokerAsync() => Kafka.StopBrokerAsync();
