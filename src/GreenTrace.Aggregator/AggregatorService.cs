@@ -44,7 +44,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
     void IPartitionListener.OnRevoked(IReadOnlyCollection<TopicPartition> partitions)
     {
         // Commit what is durable for the partitions we lose, then forget them; the next owner replays the rest.
-        _consumer!.Commit(_engine.CommitPositions().Where(p => partitions.Contains(p.TopicPartition)));
+        TryCommit(_consumer!, _engine.CommitPositions().Where(p => partitions.Contains(p.TopicPartition)).ToList());
         _engine.Drop(partitions);
         _logger.LogInformation("Revoked {Partitions}", string.Join(", ", partitions));
     }
@@ -55,6 +55,22 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
         // its offsets back (or forward over work we never made durable). Forget them; it replays.
         _engine.Drop(partitions);
         _logger.LogWarning("Lost {Partitions} without a revoke (session expired); dropped their state uncommitted", string.Join(", ", partitions));
+    }
+
+    /// <summary>
+    /// A commit the group refuses (it is rebalancing, or the partitions went elsewhere) is not an error: the
+    /// records behind it are read again by whoever owns them next and skipped as already certified.
+    /// </summary>
+    private void TryCommit(IStreamConsumer consumer, IReadOnlyList<StreamPosition> positions)
+    {
+        try
+        {
+            consumer.Commit(positions);
+        }
+        catch (InvalidOperationException e)
+        {
+            _logger.LogWarning("Offset commit refused ({Reason}); the next owner reads those records again", e.Message);
+        }
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -129,7 +145,7 @@ public sealed class AggregatorService : BackgroundService, IPartitionListener
                 completedSinceCommit |= due.Count > 0;
                 if ((sinceCommit > 0 || completedSinceCommit) && (sinceCommit >= _options.CommitEveryRecords || taken == 0 || Environment.TickCount64 - lastCommit >= _options.CommitIntervalMilliseconds))
                 {
-                    consumer.Commit(_engine.CommitPositions());
+                    TryCommit(consumer, _engine.CommitPositions());
                     (sinceCommit, completedSinceCommit, lastCommit) = (0, false, Environment.TickCount64);
                 }
                 if (taken == 0 && due.Count == 0)
