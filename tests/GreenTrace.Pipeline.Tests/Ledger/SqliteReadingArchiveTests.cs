@@ -1,3 +1,4 @@
+using GreenTrace.Core.Certificates;
 using GreenTrace.Ledger.Storage;
 using GreenTrace.Pipeline.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -63,12 +64,38 @@ public sealed class SqliteReadingArchiveTests : IDisposable
         var second = LedgerFixture.Issue(_a, readings[2..], part: 1); // reading 3 again, with reading 4
         archive.Store(first.Certificate, first.Readings, Entry);
 
-        Assert.Throws<SqliteException>(() => archive.Store(second.Certificate, second.Readings, Entry));
+        var e = Assert.Throws<InvalidOperationException>(() => archive.Store(second.Certificate, second.Readings, Entry));
 
+        Assert.Contains("already certified", e.Message, StringComparison.Ordinal);
         Assert.Null(archive.Load(second.Certificate.Id));
         Assert.False(archive.FindCertified("meter-a", 4) is not null);
         Assert.Equal(1, archive.NextPart("meter-a", Hour10));
         Assert.Equal((1L, 3L, 750L), archive.TotalsByMeter()["meter-a"]);
+    }
+
+    [Fact]
+    public void ABatchStoresWhatIsFreeAndNamesWhatAnotherCertifiedFirstAndAReplayIsNoConflict()
+    {
+        using var archive = new SqliteReadingArchive(DbPath);
+        var readings = LedgerFixture.HourOfReadings(_a, Hour10);
+        var first = LedgerFixture.Issue(_a, readings[..3]);
+        var takenPart = LedgerFixture.Issue(_a, readings[3..]); // part 0 again, other readings
+        var takenReading = LedgerFixture.Issue(_a, readings[2..], part: 1); // reading 3 again
+        var free = LedgerFixture.Issue(_a, readings[3..], part: 2);
+        archive.Store(first.Certificate, first.Readings, Entry);
+
+        var refused = archive.Store([
+            new ArchivedCertificate(first.Certificate, first.Readings, Entry), // the same certificate again: a replay
+            new ArchivedCertificate(takenPart.Certificate, takenPart.Readings, Entry),
+            new ArchivedCertificate(takenReading.Certificate, takenReading.Readings, Entry),
+            new ArchivedCertificate(free.Certificate, free.Readings, Entry),
+        ]);
+
+        Assert.Equal([Convert.ToHexStringLower(takenPart.Certificate.Id), Convert.ToHexStringLower(takenReading.Certificate.Id)], refused.Select(Convert.ToHexStringLower));
+        Assert.NotNull(archive.Load(free.Certificate.Id));
+        Assert.Null(archive.Load(takenReading.Certificate.Id));
+        Assert.Equal(3, archive.NextPart("meter-a", Hour10));
+        Assert.Equal(2L, archive.TotalsByMeter()["meter-a"].Certificates);
     }
 
     [Fact]
