@@ -25,6 +25,7 @@ public sealed class VirtualMeter : IDisposable
     private readonly ECDsa _key;
     private readonly Lock _gate = new();
     private MeterState _state;
+    private readonly Queue<(MeterState Before, SignedReading Signed, MeterState After)> _signedAhead = new();
 
     /// <param name="privateKey">The meter's ES256 key; the meter takes ownership and disposes it.</param>
     /// <param name="estimatedRate">Share of readings flagged estimated (q = "e"), in [0, 1].</param>
@@ -96,6 +97,16 @@ public sealed class VirtualMeter : IDisposable
             throw new ArgumentException($"interval start {intervalStart} is not aligned to {IntervalSeconds}s", nameof(intervalStart));
         lock (_gate)
         {
+            if (_signedAhead.TryPeek(out var ahead))
+            {
+                if (ahead.Signed.Reading.Start == intervalStart && ahead.Before == _state)
+                {
+                    _signedAhead.Dequeue();
+                    _state = ahead.After;
+                    return ahead.Signed;
+                }
+                _signedAhead.Clear(); // the run went elsewhere: sign as usual
+            }
             if (_state.LastIntervalEnd is { } lastEnd && intervalStart < lastEnd)
                 throw new InvalidOperationException(
                     $"meter '{Id}' already read up to {DateTimeOffset.FromUnixTimeSeconds(lastEnd):u}; interval {DateTimeOffset.FromUnixTimeSeconds(intervalStart):u} is in its past");
@@ -107,6 +118,32 @@ public sealed class VirtualMeter : IDisposable
             var encoded = ReadingCodec.Sign(reading, _key);
             _state = new MeterState(checked(_state.NextSequence + 1), register, end);
             return new SignedReading(reading, encoded);
+        }
+    }
+
+    /// <summary>
+    /// Signs the next <paramref name="count"/> consecutive intervals from <paramref name="firstStart"/> now, so that
+    /// <see cref="NextSignedReading"/> hands them out later without signing. A load test uses it to keep the meters'
+    /// own work (the signature is made on the meter's chip) off the machine whose throughput it measures. The
+    /// readings are exactly those <see cref="NextSignedReading"/> would make.
+    /// </summary>
+    public void SignAhead(long firstStart, int count)
+    {
+        lock (_gate)
+        {
+            _signedAhead.Clear();
+            var state = _state;
+            for (var i = 0; i < count; i++)
+            {
+                var start = firstStart + ((long)i * IntervalSeconds);
+                var wh = Profile.EnergyWh(start, IntervalSeconds);
+                var register = checked(state.RegisterWh + wh);
+                var quality = Mix.Unit(QualitySeed, start) < EstimatedRate ? ReadingQuality.Estimated : ReadingQuality.Measured;
+                var reading = new Reading(Id, state.NextSequence, start, start + IntervalSeconds, wh, register, Device.Direction, quality);
+                var after = new MeterState(checked(state.NextSequence + 1), register, start + IntervalSeconds);
+                _signedAhead.Enqueue((state, new SignedReading(reading, ReadingCodec.Sign(reading, _key)), after));
+                state = after;
+            }
         }
     }
 

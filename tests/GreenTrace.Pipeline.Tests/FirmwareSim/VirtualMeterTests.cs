@@ -111,4 +111,28 @@ public class VirtualMeterTests
             other.Dispose();
         }
     }
+
+    [Fact]
+    public void Readings_signed_ahead_are_the_readings_signed_live_and_a_run_elsewhere_signs_as_usual()
+    {
+        using var live = CreateMeter();
+        using var ahead = CreateMeter();
+        using var publicKey = ahead.Device.ImportPublicKey();
+        ahead.SignAhead(Start, 8);
+
+        for (var i = 0; i < 10; i++) // two beyond what was signed ahead
+        {
+            var expected = live.NextSignedReading(Start + (i * 900L)).Reading;
+            var bytes = ahead.NextReading(Start + (i * 900L));
+            var decoded = ReadingCodec.DecodeAndVerify(bytes, publicKey);
+            Assert.True(decoded.IsOk, decoded.ToString());
+            Assert.Equal(expected, decoded.Value.Reading);
+        }
+        Assert.Equal(live.State, ahead.State);
+
+        // Signed ahead from one start, asked for a later one: the queue is dropped, the reading made fresh.
+        ahead.SignAhead(Start + (10 * 900L), 4);
+        var skipped = ahead.NextSignedReading(Start + (12 * 900L)).Reading;
+        Assert.Equal((11ul, Start + (12 * 900L)), (skipped.Sequence, skipped.Start));
+    }
 }
