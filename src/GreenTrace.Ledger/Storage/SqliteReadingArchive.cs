@@ -17,6 +17,10 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
     // Prepared once: the aggregator asks these for nearly every reading.
     private readonly SqliteCommand _findCertified;
     private readonly SqliteCommand _nextPart;
+    private readonly SqliteCommand _existing;
+    private readonly SqliteCommand _insertCertificate;
+    private readonly SqliteCommand _insertReading;
+    private readonly SqliteCommand _maxStoredSeq;
 
     public SqliteReadingArchive(string path)
     {
@@ -57,6 +61,13 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         cmd.ExecuteNonQuery();
         _findCertified = Prepare("SELECT cose FROM certificate_readings WHERE meter_id = $m AND seq = $s", "$m", "$s");
         _nextPart = Prepare("SELECT COALESCE(MAX(part) + 1, 0) FROM certificates WHERE meter_id = $m AND hour_start = $h", "$m", "$h");
+        _existing = Prepare("SELECT reading_root, face_value_wh, reading_count FROM certificates WHERE certificate_id = $c", "$c");
+        _insertCertificate = Prepare("""
+            INSERT INTO certificates (certificate_id, meter_id, hour_start, part, reading_count, face_value_wh, reading_root, entry, stored_seq)
+            VALUES ($c, $m, $h, $p, $n, $wh, $root, $e, $seq)
+            """, "$c", "$m", "$h", "$p", "$n", "$wh", "$root", "$e", "$seq");
+        _insertReading = Prepare("INSERT INTO certificate_readings VALUES ($c, $i, $m, $s, $r)", "$c", "$i", "$m", "$s", "$r");
+        _maxStoredSeq = Prepare("SELECT COALESCE(MAX(stored_seq), 0) FROM certificates");
     }
 
     public void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry)
@@ -75,50 +86,48 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         var refused = new List<byte[]>();
         lock (_gate)
         {
-            // IMMEDIATE: the write lock before the first check, so another member cannot slip in between.
+            // IMMEDIATE: the write lock before the first check, so another member cannot slip in between. The
+            // checks are plain reads under that lock, so nothing needs undoing and one commit (one sync) covers all.
             using var tx = _db.BeginTransaction(deferred: false);
-            using var existing = Command(tx, "SELECT reading_root, face_value_wh, reading_count FROM certificates WHERE certificate_id = $c", "$c");
-            using var cert = Command(tx, """
-                INSERT INTO certificates (certificate_id, meter_id, hour_start, part, reading_count, face_value_wh, reading_root, entry, stored_seq)
-                VALUES ($c, $m, $h, $p, $n, $wh, $root, $e, (SELECT COALESCE(MAX(stored_seq), 0) + 1 FROM certificates))
-                """, "$c", "$m", "$h", "$p", "$n", "$wh", "$root", "$e");
-            using var reading = Command(tx, "INSERT INTO certificate_readings VALUES ($c, $i, $m, $s, $r)", "$c", "$i", "$m", "$s", "$r");
-            using var savepoint = Command(tx, "SAVEPOINT one");
-            using var release = Command(tx, "RELEASE one");
-            using var rollback = Command(tx, "ROLLBACK TO one");
-            foreach (var (certificate, readings, entry) in certificates)
+            foreach (var cmd in new[] { _existing, _insertCertificate, _insertReading, _findCertified, _maxStoredSeq })
+                cmd.Transaction = tx;
+            try
             {
-                existing.Parameters[0].Value = certificate.Id;
-                using (var r = existing.ExecuteReader())
+                var storedSeq = (long)_maxStoredSeq.ExecuteScalar()!;
+                foreach (var (certificate, readings, entry) in certificates)
                 {
-                    if (r.Read())
+                    // The id is the hash of (meter, period, part): the same id is the same part of the same hour.
+                    _existing.Parameters[0].Value = certificate.Id;
+                    using (var r = _existing.ExecuteReader())
                     {
-                        // The same id with the same readings is a replay (a no-op); with others, someone else's certificate.
-                        if (!(((byte[])r[0]).AsSpan().SequenceEqual(certificate.ReadingRoot) && r.GetInt64(1) == (long)certificate.FaceValueWh && r.GetInt64(2) == certificate.ReadingCount))
-                            refused.Add(certificate.Id);
+                        if (r.Read())
+                        {
+                            // With the same readings it is a replay (a no-op); with others, another member's certificate.
+                            if (!(((byte[])r[0]).AsSpan().SequenceEqual(certificate.ReadingRoot) && r.GetInt64(1) == (long)certificate.FaceValueWh && r.GetInt64(2) == certificate.ReadingCount))
+                                refused.Add(certificate.Id);
+                            continue;
+                        }
+                    }
+                    if (readings.Any(x => IsCertified(x.Reading.MeterId, x.Reading.Sequence)))
+                    {
+                        refused.Add(certificate.Id);
                         continue;
                     }
-                }
-                savepoint.ExecuteNonQuery();
-                try
-                {
-                    Bind(cert, certificate.Id, certificate.MeterId, certificate.PeriodStart, certificate.Part, certificate.ReadingCount, (long)certificate.FaceValueWh, certificate.ReadingRoot, entry);
-                    cert.ExecuteNonQuery();
+                    Bind(_insertCertificate, certificate.Id, certificate.MeterId, certificate.PeriodStart, certificate.Part, certificate.ReadingCount, (long)certificate.FaceValueWh, certificate.ReadingRoot, entry, ++storedSeq);
+                    _insertCertificate.ExecuteNonQuery();
                     for (var n = 0; n < readings.Count; n++)
                     {
-                        Bind(reading, certificate.Id, n, readings[n].Reading.MeterId, unchecked((long)readings[n].Reading.Sequence), readings[n].Encoded.ToArray());
-                        reading.ExecuteNonQuery();
+                        Bind(_insertReading, certificate.Id, n, readings[n].Reading.MeterId, unchecked((long)readings[n].Reading.Sequence), readings[n].Encoded.ToArray());
+                        _insertReading.ExecuteNonQuery();
                     }
-                    release.ExecuteNonQuery();
                 }
-                catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the part or a reading is taken
-                {
-                    rollback.ExecuteNonQuery();
-                    release.ExecuteNonQuery();
-                    refused.Add(certificate.Id);
-                }
+                tx.Commit();
             }
-            tx.Commit();
+            finally
+            {
+                foreach (var cmd in new[] { _existing, _insertCertificate, _insertReading, _findCertified, _maxStoredSeq })
+                    cmd.Transaction = null;
+            }
         }
         return refused;
     }
@@ -147,6 +156,12 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         }
     }
 
+    private bool IsCertified(string meterId, ulong sequence)
+    {
+        Bind(_findCertified, meterId, unchecked((long)sequence));
+        return _findCertified.ExecuteScalar() is not null;
+    }
+
     public void MarkSubmitted(ReadOnlySpan<byte> certificateId) => MarkSubmitted([certificateId.ToArray()]);
 
     public void MarkSubmitted(IReadOnlyCollection<byte[]> certificateIds)
@@ -156,14 +171,24 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             return;
         lock (_gate)
         {
-            using var tx = _db.BeginTransaction(deferred: false);
-            using var cmd = Command(tx, "UPDATE certificates SET submitted = 1 WHERE certificate_id = $c", "$c");
-            foreach (var id in certificateIds)
+            // The mark needs no disk sync of its own: lost in a power cut, it only means the entry is sent again, which
+            // the ledger takes as a no-op; the next certificate's synced commit makes it durable anyway.
+            Execute("PRAGMA synchronous = NORMAL");
+            try
             {
-                cmd.Parameters[0].Value = id;
-                cmd.ExecuteNonQuery();
+                using var tx = _db.BeginTransaction(deferred: false);
+                using var cmd = Command(tx, "UPDATE certificates SET submitted = 1 WHERE certificate_id = $c", "$c");
+                foreach (var id in certificateIds)
+                {
+                    cmd.Parameters[0].Value = id;
+                    cmd.ExecuteNonQuery();
+                }
+                tx.Commit();
             }
-            tx.Commit();
+            finally
+            {
+                Execute("PRAGMA synchronous = FULL");
+            }
         }
     }
 
@@ -207,9 +232,16 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
 
     public void Dispose()
     {
-        _findCertified.Dispose();
-        _nextPart.Dispose();
+        foreach (var cmd in new[] { _findCertified, _nextPart, _existing, _insertCertificate, _insertReading, _maxStoredSeq })
+            cmd.Dispose();
         _db.Dispose();
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
     }
 
     private SqliteCommand Prepare(string sql, params string[] parameters)
