@@ -17,6 +17,13 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
 {
     private readonly SqliteConnection _db;
     private readonly Lock _gate = new();
+    // Prepared once: the gateway runs these for every message, and parsing SQL each time cost more than running it.
+    private readonly SqliteCommand _lastAccepted;
+    private readonly SqliteCommand _findAccepted;
+    private readonly SqliteCommand _before;
+    private readonly SqliteCommand _after;
+    private readonly SqliteCommand _maxSeq;
+    private readonly SqliteCommand _insertAccepted;
 
     public SqliteGatewayStore(string path)
     {
@@ -74,6 +81,15 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
                 received_at INTEGER NOT NULL
             );
             """);
+        _lastAccepted = Prepare("SELECT payload FROM readings WHERE meter_id = $m ORDER BY seq DESC LIMIT 1", "$m");
+        _findAccepted = Prepare("SELECT payload FROM readings WHERE meter_id = $m AND seq = $s", "$m", "$s");
+        _before = Prepare("SELECT payload FROM readings WHERE meter_id = $m AND seq < $s ORDER BY seq DESC LIMIT 1", "$m", "$s");
+        _after = Prepare("SELECT payload FROM readings WHERE meter_id = $m AND seq > $s ORDER BY seq LIMIT 1", "$m", "$s");
+        _maxSeq = Prepare("SELECT MAX(seq) FROM readings WHERE meter_id = $m", "$m");
+        _insertAccepted = Prepare("""
+            INSERT INTO readings (meter_id, seq, payload, gateway, accepted_at) VALUES ($m, $s, $p, $g, $t)
+            ON CONFLICT (meter_id, seq) DO NOTHING
+            """, "$m", "$s", "$p", "$g", "$t");
     }
 
     public string Path { get; }
@@ -81,22 +97,19 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
     public Reading? LastAccepted(string meterId)
     {
         lock (_gate)
-            return QueryReading("SELECT payload FROM readings WHERE meter_id = $m ORDER BY seq DESC LIMIT 1", meterId, null);
+            return QueryReading(_lastAccepted, meterId, null);
     }
 
     public Reading? FindAccepted(string meterId, ulong sequence)
     {
         lock (_gate)
-            return QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq = $s", meterId, sequence);
+            return QueryReading(_findAccepted, meterId, sequence);
     }
 
     public (Reading? Before, Reading? After) Neighbours(string meterId, ulong sequence)
     {
         lock (_gate)
-        {
-            return (QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq < $s ORDER BY seq DESC LIMIT 1", meterId, sequence),
-                QueryReading("SELECT payload FROM readings WHERE meter_id = $m AND seq > $s ORDER BY seq LIMIT 1", meterId, sequence));
-        }
+            return (QueryReading(_before, meterId, sequence), QueryReading(_after, meterId, sequence));
     }
 
     /// <summary>The table keeps every accepted reading, so the history is complete.</summary>
@@ -111,27 +124,28 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
         {
             // IMMEDIATE takes the write lock before the check, so no other gateway can append in between.
             using var tx = _db.BeginTransaction(deferred: false);
-            using var last = _db.CreateCommand();
-            last.Transaction = tx;
-            last.CommandText = "SELECT MAX(seq) FROM readings WHERE meter_id = $m";
-            last.Parameters.AddWithValue("$m", r.MeterId);
-            var current = last.ExecuteScalar() is long s ? (ulong?)unchecked((ulong)s) : null;
-            if (current != expectedLastSequence)
-                return Task.FromResult(false);
-            using var insert = _db.CreateCommand();
-            insert.Transaction = tx;
-            insert.CommandText = """
-                INSERT INTO readings (meter_id, seq, payload, gateway, accepted_at) VALUES ($m, $s, $p, $g, $t)
-                ON CONFLICT (meter_id, seq) DO NOTHING
-                """;
-            insert.Parameters.AddWithValue("$m", r.MeterId);
-            insert.Parameters.AddWithValue("$s", unchecked((long)r.Sequence));
-            insert.Parameters.AddWithValue("$p", reading.Encoded.ToArray());
-            insert.Parameters.AddWithValue("$g", gatewayId);
-            insert.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            if (insert.ExecuteNonQuery() != 1)
-                return Task.FromResult(false);
-            tx.Commit();
+            _maxSeq.Transaction = tx;
+            _insertAccepted.Transaction = tx;
+            try
+            {
+                _maxSeq.Parameters[0].Value = r.MeterId;
+                var current = _maxSeq.ExecuteScalar() is long s ? (ulong?)unchecked((ulong)s) : null;
+                if (current != expectedLastSequence)
+                    return Task.FromResult(false);
+                _insertAccepted.Parameters[0].Value = r.MeterId;
+                _insertAccepted.Parameters[1].Value = unchecked((long)r.Sequence);
+                _insertAccepted.Parameters[2].Value = reading.Encoded.ToArray();
+                _insertAccepted.Parameters[3].Value = gatewayId;
+                _insertAccepted.Parameters[4].Value = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                if (_insertAccepted.ExecuteNonQuery() != 1)
+                    return Task.FromResult(false);
+                tx.Commit();
+            }
+            finally
+            {
+                _maxSeq.Transaction = null;
+                _insertAccepted.Transaction = null;
+            }
             return Task.FromResult(true);
         }
     }
@@ -352,20 +366,33 @@ public sealed class SqliteGatewayStore : IGatewayStore, IDisposable
         }
     }
 
-    public void Dispose() => _db.Dispose();
-
-    private Reading? QueryReading(string sql, string meterId, ulong? sequence)
+    public void Dispose()
     {
-        using var cmd = _db.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Parameters.AddWithValue("$m", meterId);
+        foreach (var cmd in new[] { _lastAccepted, _findAccepted, _before, _after, _maxSeq, _insertAccepted })
+            cmd.Dispose();
+        _db.Dispose();
+    }
+
+    private Reading? QueryReading(SqliteCommand cmd, string meterId, ulong? sequence)
+    {
+        cmd.Parameters[0].Value = meterId;
         if (sequence is { } s)
-            cmd.Parameters.AddWithValue("$s", unchecked((long)s));
+            cmd.Parameters[1].Value = unchecked((long)s);
         if (cmd.ExecuteScalar() is not byte[] payload)
             return null;
         // Only readings that passed every check are stored, so decoding cannot fail short of a corrupted file.
         var decoded = ReadingCodec.Decode(payload);
         return decoded.IsOk ? decoded.Value.Reading : throw new InvalidDataException($"{Path}: stored reading of '{meterId}' no longer decodes: {decoded.Error.Message}");
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] parameters)
+    {
+        var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var p in parameters)
+            cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
+        cmd.Prepare();
+        return cmd;
     }
 
     private void Execute(string sql)
