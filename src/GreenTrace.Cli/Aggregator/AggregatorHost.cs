@@ -43,24 +43,14 @@ public static class AggregatorHost
     }
 }
 
-/// <summary>Logs this member's counts at a fixed period, so an operator tailing the log sees it work.</summary>
-internal sealed class AggregatorStatusReporter(AggregatorService aggregator, IConfiguration configuration, ILogger<AggregatorStatusReporter> logger) : BackgroundService
+/// <summary>Logs this member's counts at a fixed period.</summary>
+internal sealed class AggregatorStatusReporter(AggregatorService aggregator, IConfiguration configuration, ILogger<AggregatorStatusReporter> logger)
+    : PeriodicStatusReporter(configuration, "Aggregator:StatusIntervalSeconds")
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override void Report()
     {
-        var period = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Aggregator:StatusIntervalSeconds", 10)));
-        using var timer = new PeriodicTimer(period);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                var s = aggregator.Stats;
-                logger.LogInformation("consumed {Consumed}, certificates {Certificates} ({Supplementary} supplementary), readings certified {Readings}, Wh {Wh}, already certified {Already}, rejected {Rejected}",
-                    s.Consumed, s.Certificates, s.SupplementaryCertificates, s.ReadingsCertified, s.WhCertified, s.AlreadyCertified, s.Rejected);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        var s = aggregator.Stats;
+        logger.LogInformation("consumed {Consumed}, certificates {Certificates} ({Supplementary} supplementary), readings certified {Readings}, Wh {Wh}, already certified {Already}, rejected {Rejected}",
+            s.Consumed, s.Certificates, s.SupplementaryCertificates, s.ReadingsCertified, s.WhCertified, s.AlreadyCertified, s.Rejected);
     }
 }

@@ -56,24 +56,14 @@ public static class GatewayHost
     }
 }
 
-/// <summary>Logs this gateway's counts at a fixed period, so an operator tailing the log sees it work.</summary>
-internal sealed class GatewayStatusReporter(GatewayService gateway, IConfiguration configuration, ILogger<GatewayStatusReporter> logger) : BackgroundService
+/// <summary>Logs this gateway's counts at a fixed period.</summary>
+internal sealed class GatewayStatusReporter(GatewayService gateway, IConfiguration configuration, ILogger<GatewayStatusReporter> logger)
+    : PeriodicStatusReporter(configuration, "Gateway:StatusIntervalSeconds")
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override void Report()
     {
-        var period = TimeSpan.FromSeconds(Math.Max(1, configuration.GetValue("Gateway:StatusIntervalSeconds", 10)));
-        using var timer = new PeriodicTimer(period);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                var stats = gateway.Stats;
-                logger.LogInformation("{State}: received {Received}, accepted {Accepted}, rejected {Rejected}, duplicates {Duplicates}",
-                    gateway.IsSubscribed ? "subscribed" : "connecting", stats.Received, stats.Accepted, stats.Rejected, stats.Duplicates);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
+        var stats = gateway.Stats;
+        logger.LogInformation("{State}: received {Received}, accepted {Accepted}, rejected {Rejected}, duplicates {Duplicates}",
+            gateway.IsSubscribed ? "subscribed" : "connecting", stats.Received, stats.Accepted, stats.Rejected, stats.Duplicates);
     }
 }
