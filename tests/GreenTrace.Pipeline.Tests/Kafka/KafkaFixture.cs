@@ -26,6 +26,9 @@ public sealed class KafkaFixture : IAsyncLifetime
     public KafkaOptions Options(Action<KafkaOptions>? configure = null)
     {
         var options = new KafkaOptions { BootstrapServers = BootstrapServers, BrokerProfile = KafkaBrokerProfile.Kafka09 };
+        // librdkafka's own debug contexts (e.g. "cgrp,consumer"), written where GREENTRACE_KAFKA_TEST_LOG points.
+        if (Environment.GetEnvironmentVariable("GREENTRACE_KAFKA_TEST_DEBUG") is { Length: > 0 } debug)
+            options.Client["debug"] = debug;
         configure?.Invoke(options);
         return options;
     }
