@@ -78,13 +78,15 @@ public sealed class Kafka09BrokerTests(KafkaFixture kafka)
         Assert.All(acknowledged, a => Assert.Equal($"{a.Key}/{a.Round}", read[a.Position]));
         foreach (var key in keys)
         {
-            // 0.9 has no idempotent producer: a retry may store a record twice, but never out of order.
+            // 0.9 has no idempotent producer: a batch the broker stored but whose ack was lost is sent
+            // again, and librdkafka may write that copy after records produced later. So a key's log may
+            // hold late duplicates, but each record's first copy comes in the order it was produced;
+            // that, plus content-derived ids downstream, is what effectively-once processing needs.
             var rounds = read.Where(r => r.Value.StartsWith(key + "/", StringComparison.Ordinal))
                 .OrderBy(r => r.Key.Offset)
                 .Select(r => int.Parse(r.Value[(key.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture))
                 .ToList();
             Assert.Equal(Enumerable.Range(0, 50), rounds.Distinct());
-            Assert.Equal(rounds.Order(), rounds);
         }
     }
 
