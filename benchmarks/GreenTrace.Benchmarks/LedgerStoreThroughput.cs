@@ -83,5 +83,5 @@ internal static class LedgerStoreThroughput
     }
 
     private static void Report(string what, (int Entries, TimeSpan Elapsed) result) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what,-45} {result.Entries / result.Elapsed.TotalSeconds,12:N0} entries/s  ({result.Elapsed.TotalSeconds:0.00} s)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what,-48} {result.Entries / result.Elapsed.TotalSeconds,12:N0} entries/s  ({result.Elapsed.TotalSeconds:0.00} s)"));
 }

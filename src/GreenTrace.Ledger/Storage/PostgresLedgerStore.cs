@@ -75,7 +75,7 @@ public sealed class PostgresLedgerStore : ILedgerStore
         ArgumentNullException.ThrowIfNull(entries);
         if (entries.Count == 0)
             return;
-        SqliteLedgerStore.CheckContiguous(entries);
+        LedgerBatches.CheckContiguous(entries);
         using var conn = _source.OpenConnection();
         using var tx = conn.BeginTransaction();
         var next = LockAndReadNext(conn, tx);

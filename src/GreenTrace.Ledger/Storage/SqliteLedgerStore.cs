@@ -99,7 +99,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         ArgumentNullException.ThrowIfNull(entries);
         if (entries.Count == 0)
             return;
-        CheckContiguous(entries);
+        LedgerBatches.CheckContiguous(entries);
         lock (_gate)
         {
             // IMMEDIATE: the write lock before reading the next index, so no other connection can append in between.
@@ -135,15 +135,6 @@ public sealed class SqliteLedgerStore : ILedgerStore
                 _nextIndex.Transaction = null;
                 _insert.Transaction = null;
             }
-        }
-    }
-
-    internal static void CheckContiguous(IReadOnlyList<StoredEntry> entries)
-    {
-        for (var i = 1; i < entries.Count; i++)
-        {
-            if (entries[i].Index != entries[0].Index + i)
-                throw new InvalidOperationException($"batch entry {i} has index {entries[i].Index}, but the batch starting at {entries[0].Index} must continue at {entries[0].Index + i}");
         }
     }
 
