@@ -138,7 +138,7 @@ public sealed class LedgerNodeTests : IDisposable
             node.Submit(_ledger.Registration(_a.Device));
             node.Submit(_ledger.Registration(_b.Device));
         }
-        SqliteLedgerStoreTests.RawSql(DbPath, tamper);
+        SqliteLedgerStoreContractTests.RawSql(DbPath, tamper);
 
         var store = new SqliteLedgerStore(DbPath);
         try
