@@ -16,10 +16,13 @@ public interface ILedgerStore : IDisposable
 {
     long Count { get; }
 
-    /// <summary>Appends atomically: all of <paramref name="entries"/> or none. Indexes must continue the log.</summary>
+    /// <summary>Appends atomically: all of <paramref name="entries"/> or none. Indexes must continue the log, else <see cref="LedgerAppendConflictException"/>.</summary>
     void Append(IReadOnlyList<StoredEntry> entries);
 
     IEnumerable<StoredEntry> ReadAll();
+
+    /// <summary>Entries with <paramref name="fromIndex"/> &lt;= index &lt; <paramref name="toExclusive"/>, in log order.</summary>
+    IEnumerable<StoredEntry> ReadRange(long fromIndex, long toExclusive);
 
     StoredEntry? Get(long index);
 
@@ -30,6 +33,9 @@ public interface ILedgerStore : IDisposable
     void SaveCheckpoint(StoredCheckpoint checkpoint);
 
     StoredCheckpoint? LatestCheckpoint();
+
+    /// <summary>Every checkpoint, smallest size first.</summary>
+    IReadOnlyList<StoredCheckpoint> Checkpoints();
 
     void RecordRejection(ReadOnlySpan<byte> entryId, string code, string message, long at);
 }

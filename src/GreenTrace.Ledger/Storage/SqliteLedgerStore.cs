@@ -15,11 +15,12 @@ public sealed class SqliteLedgerStore : ILedgerStore
             kind           TEXT    NOT NULL,
             author         TEXT    NOT NULL,
             meter_id       TEXT,
-            certificate_id BLOB    UNIQUE,
+            certificate_id BLOB,
             encoded        BLOB    NOT NULL,
             leaf_hash      BLOB    NOT NULL
         );
         CREATE INDEX IF NOT EXISTS entries_meter ON entries(meter_id, kind);
+        CREATE INDEX IF NOT EXISTS entries_certificate ON entries(certificate_id, kind);
         CREATE TABLE IF NOT EXISTS checkpoints (
             size      INTEGER PRIMARY KEY,
             root      BLOB    NOT NULL,
@@ -79,7 +80,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             foreach (var e in entries)
             {
                 if (e.Index != next)
-                    throw new InvalidOperationException($"append at index {e.Index}, but the log continues at {next}");
+                    throw new LedgerAppendConflictException($"append at index {e.Index}, but the log continues at {next}");
                 p[0].Value = e.Index;
                 p[1].Value = e.EntryId;
                 p[2].Value = e.Kind.ToString();
@@ -103,9 +104,21 @@ public sealed class SqliteLedgerStore : ILedgerStore
             return Query("SELECT idx, entry_id, kind, author, meter_id, certificate_id, encoded, leaf_hash FROM entries ORDER BY idx", _ => { });
     }
 
+    public IEnumerable<StoredEntry> ReadRange(long fromIndex, long toExclusive)
+    {
+        lock (_gate)
+        {
+            return Query("SELECT idx, entry_id, kind, author, meter_id, certificate_id, encoded, leaf_hash FROM entries WHERE idx >= $f AND idx < $t ORDER BY idx", c =>
+            {
+                c.Parameters.AddWithValue("$f", fromIndex);
+                c.Parameters.AddWithValue("$t", toExclusive);
+            });
+        }
+    }
+
     public StoredEntry? Get(long index) => Single("WHERE idx = $v", index);
 
-    public StoredEntry? FindCertificate(ReadOnlySpan<byte> certificateId) => Single("WHERE certificate_id = $v", certificateId.ToArray());
+    public StoredEntry? FindCertificate(ReadOnlySpan<byte> certificateId) => Single("WHERE certificate_id = $v AND kind = 'CertificateIssued' ORDER BY idx LIMIT 1", certificateId.ToArray());
 
     public StoredEntry? FindDevice(string meterId) => Single("WHERE meter_id = $v AND kind = 'DeviceRegistered' ORDER BY idx DESC LIMIT 1", meterId);
 
@@ -132,6 +145,20 @@ public sealed class SqliteLedgerStore : ILedgerStore
             cmd.CommandText = "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1";
             using var r = cmd.ExecuteReader();
             return r.Read() ? new StoredCheckpoint(r.GetInt64(0), (byte[])r[1], r.GetString(2), r.GetInt64(3)) : null;
+        }
+    }
+
+    public IReadOnlyList<StoredCheckpoint> Checkpoints()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size";
+            using var r = cmd.ExecuteReader();
+            var list = new List<StoredCheckpoint>();
+            while (r.Read())
+                list.Add(new StoredCheckpoint(r.GetInt64(0), (byte[])r[1], r.GetString(2), r.GetInt64(3)));
+            return list;
         }
     }
 
