@@ -70,7 +70,7 @@ public sealed class SqliteLedgerStoreTests : IDisposable
             store.Append(Entries(0, 2));
             var batch = new[] { Entries(2, 1)[0], Entries(wrongIndex, 1)[0] with { EntryId = RandomNumberGenerator.GetBytes(32) } };
 
-            Assert.Throws<InvalidOperationException>(() => store.Append(batch));
+            Assert.Throws<LedgerAppendConflictException>(() => store.Append(batch));
 
             Assert.Equal(2, store.Count);
             Assert.Equal([0L, 1L], store.ReadAll().Select(e => e.Index));
