@@ -28,10 +28,22 @@ internal static class LedgerFixtures
     public static readonly NoteSigner Node2 = NoteSigner.Generate("node-2");
     public static readonly NoteSigner Node3 = NoteSigner.Generate("node-3");
 
+    // The nodes' ES256 governance keys: they sign membership changes.
+    public static readonly ECDsa Node1Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Node2Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Node3Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    // Owners of certificates (buyers, plant owners).
+    public static readonly ECDsa Alice = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Bob = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Carol = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public static byte[] Spki(ECDsa key) => key.ExportSubjectPublicKeyInfo();
+
     public static Membership Consortium() => new(
         Origin,
         2,
-        [new("node-1", Node1.Verifier.VerifierKey), new("node-2", Node2.Verifier.VerifierKey), new("node-3", Node3.Verifier.VerifierKey)],
+        [new("node-1", Node1.Verifier.VerifierKey, Spki(Node1Key)), new("node-2", Node2.Verifier.VerifierKey, Spki(Node2Key)), new("node-3", Node3.Verifier.VerifierKey, Spki(Node3Key))],
         [new(IssuerA, IssuerAKey.ExportSubjectPublicKeyInfo(), ["DE-LU", "AT"]), new(IssuerB, IssuerBKey.ExportSubjectPublicKeyInfo(), ["FR"])]);
 
     /// <summary>A meter of issuer-a's zone DE-LU, 10 kW, with the shared meter key.</summary>
