@@ -122,7 +122,8 @@ public sealed class LedgerNodeTests : IDisposable
         Assert.Equal(MerkleTree.Root(entries), checkpoint.Root);
 
         Assert.Equal(LedgerReasons.EntryDuplicate, reopened.Submit(entries[2]).Rejection?.Code);
-        Assert.Equal(LedgerReasons.DeviceDuplicate, reopened.Submit(entries[0]).Rejection?.Code);
+        Assert.Equal(LedgerReasons.EntryDuplicate, reopened.Submit(entries[0]).Rejection?.Code);
+        Assert.Equal(LedgerReasons.DeviceDuplicate, reopened.Submit(_ledger.Registration(_a.Device)).Rejection?.Code); // signed again: other bytes
         var next = _ledger.CertificateEntry(LedgerFixture.Issue(_b, LedgerFixture.HourOfReadings(_b, Hour10)).Certificate);
         Assert.True(reopened.Submit(next).Accepted);
         entries.Add(next);
