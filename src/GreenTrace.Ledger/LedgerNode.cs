@@ -17,46 +17,40 @@ public sealed record SubmitOutcome(StoredEntry? Appended, Rejection? Rejection)
 }
 
 /// <summary>
-/// One ledger node: checks every entry against the rules, appends what passes to its store and
-/// its Merkle log, and signs checkpoints of the log. Single-writer: the ordered entry stream feeds
-/// it one batch at a time, so no lock guards the rules against themselves.
+/// One ledger node: checks every entry against the rules (<see cref="LedgerState"/>), appends what
+/// passes to its store and its Merkle log, and signs checkpoints of the log. Single-writer: the
+/// ordered entry stream feeds it one batch at a time; a lock keeps readers off a half-applied batch.
 /// </summary>
-public sealed class LedgerNode : ILedgerView, IDisposable
+public sealed class LedgerNode : IDisposable
 {
     public static readonly Meter Meter = new("GreenTrace.Ledger");
     private static readonly Counter<long> AppendedCounter = Meter.CreateCounter<long>("greentrace.ledger.entries.appended");
     private static readonly Counter<long> RejectedCounter = Meter.CreateCounter<long>("greentrace.ledger.entries.rejected");
 
     private readonly ILedgerStore _store;
-    private readonly TrustedKeys _trust;
+    private readonly Membership _genesis;
     private readonly NoteSigner _signer;
     private readonly TimeProvider _time;
-    private readonly MerkleLog _log = new();
-    private readonly Dictionary<string, DeviceInfo> _devices = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _certificates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _rejections = new(StringComparer.Ordinal);
     private readonly object _gate = new();
+    private MerkleLog _log = new();
+    private LedgerState _state;
 
+    /// <param name="trust">The genesis membership; later ones come from membership changes on the log.</param>
     public LedgerNode(ILedgerStore store, TrustedKeys trust, NoteSigner signer, TimeProvider? time = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
-        _trust = trust ?? throw new ArgumentNullException(nameof(trust));
+        ArgumentNullException.ThrowIfNull(trust);
+        _genesis = trust.Membership;
         _signer = signer ?? throw new ArgumentNullException(nameof(signer));
         _time = time ?? TimeProvider.System;
         if (!trust.Nodes.Any(n => n.Name == signer.Name && n.KeyId == signer.KeyId))
             throw new ArgumentException($"node key '{signer.Name}' is not a ledger node of the membership", nameof(signer));
-
-        // Rebuild the in-memory view from the store, re-checking that each stored leaf is the hash of its entry.
-        foreach (var e in store.ReadAll())
-        {
-            if (!MerkleHash.Leaf(e.Encoded).AsSpan().SequenceEqual(e.LeafHash))
-                throw new InvalidDataException($"stored entry {e.Index} does not match its leaf hash");
-            _log.AppendLeafHash(e.LeafHash);
-            Index(LedgerEntryCodec.Decode(e.Encoded).Value);
-        }
+        _state = new LedgerState(_genesis);
+        CatchUp();
     }
 
-    public string Origin => _trust.Membership.Origin;
+    public string Origin => _genesis.Origin;
 
     public long Size
     {
@@ -67,6 +61,18 @@ public sealed class LedgerNode : ILedgerView, IDisposable
         }
     }
 
+    /// <summary>The keys of the membership in force now (it changes only through a membership change entry).</summary>
+    public TrustedKeys Trust
+    {
+        get
+        {
+            lock (_gate)
+                return _state.Trust;
+        }
+    }
+
+    public ILedgerStore Store => _store;
+
     public IReadOnlyDictionary<string, long> Rejections
     {
         get
@@ -76,56 +82,199 @@ public sealed class LedgerNode : ILedgerView, IDisposable
         }
     }
 
-    public DeviceInfo? FindDevice(string meterId) => _devices.GetValueOrDefault(meterId);
+    /// <summary>The RFC 9162 root of the first <paramref name="size"/> entries.</summary>
+    public byte[] RootAt(long size)
+    {
+        lock (_gate)
+            return _log.Root(size);
+    }
 
-    public bool HasCertificate(ReadOnlySpan<byte> certificateId) => _certificates.Contains(Hex.Encode(certificateId));
+    /// <summary>The membership in force when the log had <paramref name="size"/> entries: whose nodes sign a checkpoint of that size.</summary>
+    public TrustedKeys TrustAt(long size)
+    {
+        lock (_gate)
+            return _state.TrustAt(size);
+    }
 
-    /// <summary>Checks and appends a batch in order; accepted entries are durable when this returns.</summary>
+    public DeviceInfo? FindDevice(string meterId)
+    {
+        lock (_gate)
+            return _state.FindDevice(meterId)?.Device;
+    }
+
+    public DeviceRecord? FindDeviceRecord(string meterId)
+    {
+        lock (_gate)
+            return _state.FindDevice(meterId);
+    }
+
+    public bool HasCertificate(ReadOnlySpan<byte> certificateId)
+    {
+        lock (_gate)
+            return _state.HasCertificate(certificateId);
+    }
+
+    public CertificateRecord? FindCertificate(ReadOnlySpan<byte> certificateId)
+    {
+        lock (_gate)
+            return _state.FindCertificate(certificateId);
+    }
+
+    public Holding? FindHolding(ReadOnlySpan<byte> holdingId)
+    {
+        lock (_gate)
+            return _state.FindHolding(holdingId);
+    }
+
+    /// <summary>The live holdings of an owner key (SubjectPublicKeyInfo).</summary>
+    public IReadOnlyList<Holding> HoldingsOf(ReadOnlySpan<byte> ownerKey)
+    {
+        lock (_gate)
+            return _state.HoldingsOf(ownerKey);
+    }
+
+    /// <summary>Every holding a certificate has had, live or consumed.</summary>
+    public IReadOnlyList<Holding> HoldingsOfCertificate(ReadOnlySpan<byte> certificateId)
+    {
+        lock (_gate)
+            return _state.HoldingsOfCertificate(certificateId);
+    }
+
+    /// <summary>Every entry about a certificate, issuance first, in log order (empty if unknown).</summary>
+    public IReadOnlyList<StoredEntry> CertificateHistory(ReadOnlySpan<byte> certificateId)
+    {
+        lock (_gate)
+        {
+            if (_state.FindCertificate(certificateId) is not { } record)
+                return [];
+            return record.EntryIndexes.Select(i => _store.Get(i) ?? throw new InvalidDataException($"entry {i} is missing from the store")).ToList();
+        }
+    }
+
+    /// <summary>
+    /// Checks and appends a batch in order; accepted entries are durable when this returns.
+    /// Signatures are checked in parallel (they need no ledger state, see <see cref="LedgerState.VerifySignature"/>),
+    /// the rules one entry after another in log order, and the accepted entries go to the store in one append.
+    /// </summary>
     public IReadOnlyList<SubmitOutcome> Submit(IReadOnlyList<ReadOnlyMemory<byte>> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
         lock (_gate)
         {
-            var outcomes = new List<SubmitOutcome>(entries.Count);
-            var appended = new List<StoredEntry>();
-            var undo = new List<LedgerEntry>();
-            foreach (var bytes in entries)
-            {
-                var decoded = LedgerEntryCodec.Decode(bytes);
-                var rejection = decoded.IsOk ? LedgerRules.Check(decoded.Value, _trust, this) : decoded.Error;
-                if (rejection is not null)
-                {
-                    Reject(bytes, rejection);
-                    outcomes.Add(new SubmitOutcome(null, rejection));
-                    continue;
-                }
-                var entry = decoded.Value;
-                var stored = new StoredEntry(_log.Size + appended.Count, entry.Id, entry.Kind, entry.AuthorId,
-                    entry.Device?.MeterId ?? entry.Certificate?.MeterId, entry.Certificate?.Id, entry.Encoded.ToArray(), MerkleHash.Leaf(entry.Encoded.Span));
-                // Index at once so later entries of the same batch see it (a registration then its first certificate).
-                Index(entry);
-                undo.Add(entry);
-                appended.Add(stored);
-                outcomes.Add(new SubmitOutcome(stored, null));
-            }
             try
             {
-                _store.Append(appended);
+                return SubmitOnce(entries);
             }
-            catch
+            catch (LedgerAppendConflictException)
             {
-                foreach (var entry in undo)
-                    Unindex(entry);
-                throw;
+                // Another writer appended first; SubmitOnce has rebuilt the state from the store, which now includes
+                // its entries. Judge the batch again once against that; a second conflict goes to the caller.
+                return SubmitOnce(entries);
             }
-            foreach (var s in appended)
-                _log.AppendLeafHash(s.LeafHash);
-            AppendedCounter.Add(appended.Count);
-            return outcomes;
         }
     }
 
     public SubmitOutcome Submit(ReadOnlyMemory<byte> entry) => Submit([entry])[0];
+
+    /// <summary>Applies entries another writer put in the store since this node last looked.</summary>
+    public void CatchUp()
+    {
+        lock (_gate)
+        {
+            var count = _store.Count;
+            if (count > _log.Size)
+                Replay(_store.ReadRange(_log.Size, count));
+        }
+    }
+
+    private IReadOnlyList<SubmitOutcome> SubmitOnce(IReadOnlyList<ReadOnlyMemory<byte>> entries)
+    {
+        var n = entries.Count;
+        var decoded = new Result<LedgerEntry>[n];
+        var signatures = new Rejection?[n];
+        var trust = _state.Trust;
+        Parallel.For(0, n, i =>
+        {
+            decoded[i] = LedgerEntryCodec.Decode(entries[i]);
+            // A membership change is judged against the membership in force when its turn comes, so it waits.
+            if (decoded[i].IsOk && decoded[i].Value.Kind != EntryKind.MembershipChanged)
+                signatures[i] = LedgerState.VerifySignature(decoded[i].Value, trust);
+        });
+
+        var outcomes = new List<SubmitOutcome>(n);
+        var appended = new List<StoredEntry>();
+        var rejected = new List<(ReadOnlyMemory<byte> Bytes, Rejection Why)>();
+        for (var i = 0; i < n; i++)
+        {
+            Rejection? rejection;
+            if (!decoded[i].IsOk)
+            {
+                rejection = decoded[i].Error;
+            }
+            else
+            {
+                var entry = decoded[i].Value;
+                // A membership change earlier in this batch may have changed the issuers: then check again, in order.
+                var verifiedNow = entry.Kind != EntryKind.MembershipChanged && ReferenceEquals(trust, _state.Trust);
+                rejection = verifiedNow && signatures[i] is { } badSignature && !_state.HasSeen(entry.Id)
+                    ? badSignature
+                    : _state.TryApply(entry, signatureAlreadyVerified: verifiedNow);
+                if (rejection is null)
+                {
+                    var stored = new StoredEntry(_state.Size - 1, entry.Id, entry.Kind, entry.AuthorId, entry.MeterId, entry.CertificateId,
+                        entry.Encoded.ToArray(), MerkleHash.Leaf(entry.Encoded.Span));
+                    appended.Add(stored);
+                    outcomes.Add(new SubmitOutcome(stored, null));
+                    continue;
+                }
+            }
+            rejected.Add((entries[i], rejection!));
+            outcomes.Add(new SubmitOutcome(null, rejection));
+        }
+
+        try
+        {
+            _store.Append(appended);
+        }
+        catch
+        {
+            // The state has applied entries the store does not hold: start again from what the store has.
+            Rebuild();
+            throw;
+        }
+        foreach (var s in appended)
+            _log.AppendLeafHash(s.LeafHash);
+        foreach (var (bytes, why) in rejected)
+            Reject(bytes, why);
+        AppendedCounter.Add(appended.Count);
+        return outcomes;
+    }
+
+    private void Rebuild()
+    {
+        // The old state is not disposed: a caller may still hold its TrustedKeys (Trust), and this path is rare.
+        _state = new LedgerState(_genesis);
+        _log = new MerkleLog();
+        Replay(_store.ReadAll());
+    }
+
+    /// <summary>Applies stored entries, re-checking each leaf and rule; signatures were checked when they were appended (the audit checks them again).</summary>
+    private void Replay(IEnumerable<StoredEntry> stored)
+    {
+        foreach (var e in stored)
+        {
+            if (e.Index != _log.Size)
+                throw new InvalidDataException($"stored entry {e.Index} found where entry {_log.Size} belongs");
+            if (!MerkleHash.Leaf(e.Encoded).AsSpan().SequenceEqual(e.LeafHash))
+                throw new InvalidDataException($"stored entry {e.Index} does not match its leaf hash");
+            var decoded = LedgerEntryCodec.Decode(e.Encoded);
+            if (!decoded.IsOk)
+                throw new InvalidDataException($"stored entry {e.Index} does not decode: {decoded.Error}");
+            if (_state.TryApply(decoded.Value, signatureAlreadyVerified: true) is { } why)
+                throw new InvalidDataException($"stored entry {e.Index} breaks the ledger rules: {why}");
+            _log.AppendLeafHash(e.LeafHash);
+        }
+    }
 
     /// <summary>Signs a checkpoint of the log as it stands, unless the latest one already covers it.</summary>
     public StoredCheckpoint SignCheckpoint()
@@ -187,7 +336,11 @@ public sealed class LedgerNode : ILedgerView, IDisposable
         }
     }
 
-    public void Dispose() => _store.Dispose();
+    public void Dispose()
+    {
+        _store.Dispose();
+        _state.Dispose();
+    }
 
     private static string[] ToHex(IReadOnlyList<byte[]> proof) => proof.Select(h => Hex.Encode(h)).ToArray();
 
@@ -196,21 +349,5 @@ public sealed class LedgerNode : ILedgerView, IDisposable
         _rejections[rejection.Code] = _rejections.GetValueOrDefault(rejection.Code) + 1;
         RejectedCounter.Add(1, new KeyValuePair<string, object?>("reason", rejection.Code));
         _store.RecordRejection(System.Security.Cryptography.SHA256.HashData(bytes.Span), rejection.Code, rejection.Message, _time.GetUtcNow().ToUnixTimeSeconds());
-    }
-
-    private void Index(LedgerEntry entry)
-    {
-        if (entry.Device is { } device)
-            _devices[device.MeterId] = device;
-        if (entry.Certificate is { } cert)
-            _certificates.Add(cert.IdHex);
-    }
-
-    private void Unindex(LedgerEntry entry)
-    {
-        if (entry.Device is { } device)
-            _devices.Remove(device.MeterId);
-        if (entry.Certificate is { } cert)
-            _certificates.Remove(cert.IdHex);
     }
 }

@@ -6,8 +6,20 @@ using GreenTrace.Core.Devices;
 
 namespace GreenTrace.Core.Ledger;
 
-/// <summary>A ledger node: its checkpoint-signing key as a C2SP note verifier key (name+keyid+base64).</summary>
-public sealed record NodeMember(string Name, string VerifierKey);
+/// <summary>
+/// A ledger node: its checkpoint-signing key as a C2SP note verifier key (name+keyid+base64) and
+/// its governance key (ES256 SubjectPublicKeyInfo) with which it signs membership changes. The
+/// two are separate so checkpoints stay verifiable by any C2SP witness (Ed25519 only) while every
+/// ledger entry is ES256. A node without a governance key cosigns checkpoints but cannot vote.
+/// </summary>
+public sealed record NodeMember(string Name, string VerifierKey, byte[]? PublicKey = null)
+{
+    public bool Equals(NodeMember? other) =>
+        other is not null && Name == other.Name && VerifierKey == other.VerifierKey
+        && (PublicKey is null ? other.PublicKey is null : other.PublicKey is not null && PublicKey.AsSpan().SequenceEqual(other.PublicKey));
+
+    public override int GetHashCode() => HashCode.Combine(Name, VerifierKey);
+}
 
 /// <summary>An issuing body: its ES256 key (SubjectPublicKeyInfo) and the grid zones it may issue for.</summary>
 public sealed record IssuerMember(string Id, byte[] PublicKey, IReadOnlyList<string> Zones);
@@ -18,6 +30,9 @@ public sealed record IssuerMember(string Id, byte[] PublicKey, IReadOnlyList<str
 /// </summary>
 public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMember> Nodes, IReadOnlyList<IssuerMember> Issuers)
 {
+    public const long DefaultCertificateValiditySeconds = 365L * 24 * 3600;
+    public const long DefaultMaxClockSkewSeconds = 3600;
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -26,7 +41,22 @@ public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMem
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
 
+    // Compact, declaration-ordered, base64 keys: the one byte form a membership change signs and hashes.
+    private static readonly JsonSerializerOptions CanonicalOptions = new(JsonOptions) { WriteIndented = false };
+
+    /// <summary>The longest a certificate may live after its period ends (ExpiresAt - PeriodEnd).</summary>
+    public long CertificateValiditySeconds { get; init; } = DefaultCertificateValiditySeconds;
+
+    /// <summary>How far before ledger time an owner entry's own time may lie before it is refused as stale.</summary>
+    public long MaxClockSkewSeconds { get; init; } = DefaultMaxClockSkewSeconds;
+
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>The canonical UTF-8 JSON a membership change carries and <see cref="Digest"/> hashes.</summary>
+    public byte[] ToCanonicalJson() => JsonSerializer.SerializeToUtf8Bytes(this, CanonicalOptions);
+
+    /// <summary>SHA-256 of <see cref="ToCanonicalJson"/>: what a membership change names as its predecessor.</summary>
+    public byte[] Digest() => SHA256.HashData(ToCanonicalJson());
 
     /// <summary>Parses and validates; throws <see cref="FormatException"/> naming what is wrong.</summary>
     public static Membership FromJson(string json)
@@ -63,6 +93,19 @@ public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMem
         }
         if (Nodes.Select(n => n.Name).Distinct(StringComparer.Ordinal).Count() != Nodes.Count)
             throw new FormatException("node names must be distinct");
+        foreach (var node in Nodes.Where(n => n.PublicKey is not null))
+        {
+            if (!DeviceKeys.TryImportPublicKey(node.PublicKey, out var key))
+                throw new FormatException($"node '{node.Name}' has no valid P-256 governance key");
+            key!.Dispose();
+        }
+        var governanceKeys = Nodes.Where(n => n.PublicKey is not null).Select(n => Convert.ToBase64String(n.PublicKey!)).ToList();
+        if (governanceKeys.Distinct(StringComparer.Ordinal).Count() != governanceKeys.Count)
+            throw new FormatException("node governance keys must be distinct");
+        if (CertificateValiditySeconds <= 0)
+            throw new FormatException("certificateValiditySeconds must be positive");
+        if (MaxClockSkewSeconds < 0)
+            throw new FormatException("maxClockSkewSeconds must not be negative");
         foreach (var issuer in Issuers ?? [])
         {
             if (issuer is null)
@@ -85,6 +128,7 @@ public sealed record Membership(string Origin, int Quorum, IReadOnlyList<NodeMem
 public sealed class TrustedKeys : IDisposable
 {
     private readonly Dictionary<string, (IssuerMember Member, ECDsa Key)> _issuers;
+    private readonly Dictionary<string, ECDsa> _nodeKeys;
 
     public TrustedKeys(Membership membership)
     {
@@ -93,6 +137,7 @@ public sealed class TrustedKeys : IDisposable
         Membership = membership;
         Nodes = membership.Nodes.Select(n => NoteVerifier.Parse(n.VerifierKey)).ToArray();
         _issuers = (membership.Issuers ?? []).ToDictionary(i => i.Id, i => (i, DeviceKeys.ImportPublicKey(i.PublicKey)), StringComparer.Ordinal);
+        _nodeKeys = membership.Nodes.Where(n => n.PublicKey is not null).ToDictionary(n => n.Name, n => DeviceKeys.ImportPublicKey(n.PublicKey), StringComparer.Ordinal);
     }
 
     public Membership Membership { get; }
@@ -110,9 +155,23 @@ public sealed class TrustedKeys : IDisposable
         return false;
     }
 
+    /// <summary>A node's governance key (ES256), for membership changes; false for non-members and nodes without one.</summary>
+    public bool TryGetNodeKey(string name, out ECDsa key)
+    {
+        if (_nodeKeys.TryGetValue(name, out var found))
+        {
+            key = found;
+            return true;
+        }
+        key = null!;
+        return false;
+    }
+
     public void Dispose()
     {
         foreach (var (_, key) in _issuers.Values)
+            key.Dispose();
+        foreach (var key in _nodeKeys.Values)
             key.Dispose();
     }
 }

@@ -35,12 +35,24 @@ internal sealed class CborMap
                 CborReaderState.TextString => reader.ReadTextString(),
                 CborReaderState.ByteString => reader.ReadByteString(),
                 CborReaderState.StartMap => Read(reader, depth + 1),
+                CborReaderState.StartArray => ReadArrayOfMaps(reader, depth + 1),
                 var other => throw new FormatException($"key '{key}' has unsupported CBOR type {other}"),
             };
             values.Add(key, value);
         }
         reader.ReadEndMap();
         return new CborMap(values);
+    }
+
+    // Arrays only ever hold maps here (a split's parts); anything else in one is a format error.
+    private static List<CborMap> ReadArrayOfMaps(CborReader reader, int depth)
+    {
+        var count = reader.ReadStartArray();
+        var items = new List<CborMap>(Math.Min(count ?? 4, 256));
+        while (reader.PeekState() != CborReaderState.EndArray)
+            items.Add(Read(reader, depth));
+        reader.ReadEndArray();
+        return items;
     }
 
     public static CborMap Decode(ReadOnlyMemory<byte> bytes)
@@ -96,6 +108,8 @@ internal sealed class CborMap
     }
 
     public CborMap Map(string key) => Get<CborMap>(key, "map");
+
+    public IReadOnlyList<CborMap> Maps(string key) => Get<List<CborMap>>(key, "array of maps");
 
     private T Get<T>(string key, string typeName) =>
         !_values.TryGetValue(key, out var v) ? throw new FormatException($"key '{key}' is missing")

@@ -28,10 +28,22 @@ internal static class LedgerFixtures
     public static readonly NoteSigner Node2 = NoteSigner.Generate("node-2");
     public static readonly NoteSigner Node3 = NoteSigner.Generate("node-3");
 
+    // The nodes' ES256 governance keys: they sign membership changes.
+    public static readonly ECDsa Node1Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Node2Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Node3Key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    // Owners of certificates (buyers, plant owners).
+    public static readonly ECDsa Alice = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Bob = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Carol = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    public static byte[] Spki(ECDsa key) => key.ExportSubjectPublicKeyInfo();
+
     public static Membership Consortium() => new(
         Origin,
         2,
-        [new("node-1", Node1.Verifier.VerifierKey), new("node-2", Node2.Verifier.VerifierKey), new("node-3", Node3.Verifier.VerifierKey)],
+        [new("node-1", Node1.Verifier.VerifierKey, Spki(Node1Key)), new("node-2", Node2.Verifier.VerifierKey, Spki(Node2Key)), new("node-3", Node3.Verifier.VerifierKey, Spki(Node3Key))],
         [new(IssuerA, IssuerAKey.ExportSubjectPublicKeyInfo(), ["DE-LU", "AT"]), new(IssuerB, IssuerBKey.ExportSubjectPublicKeyInfo(), ["FR"])]);
 
     /// <summary>A meter of issuer-a's zone DE-LU, 10 kW, with the shared meter key.</summary>
@@ -138,25 +150,32 @@ internal static class LedgerFixtures
         TestCbor.CanonicalMap(EntryFields("CertificateIssued", c.IssuedAt, new TestMap((editBody ?? (b => b))(CertificateBody(c))).Sorted()));
 }
 
-/// <summary>What the rules see of the ledger: registered meters and issued certificate ids.</summary>
-internal sealed class InMemoryLedger : ILedgerView
+/// <summary>A ledger state built from real, signed entries: what the rules see.</summary>
+internal sealed class InMemoryLedger : IDisposable
 {
-    private readonly Dictionary<string, DeviceInfo> _devices = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _certificates = new(StringComparer.Ordinal);
+    public InMemoryLedger(Membership? membership = null) => State = new LedgerState(membership ?? LedgerFixtures.Consortium());
 
-    public InMemoryLedger Register(DeviceInfo device)
+    public LedgerState State { get; }
+
+    /// <summary>Registers through the zone's issuer (issuer-b for FR, issuer-a otherwise); the registration must pass.</summary>
+    public InMemoryLedger Register(DeviceInfo device, byte[]? owner = null)
     {
-        _devices.Add(device.MeterId, device);
+        var (issuer, key) = device.GridZone == "FR" ? (LedgerFixtures.IssuerB, LedgerFixtures.IssuerBKey) : (LedgerFixtures.IssuerA, LedgerFixtures.IssuerAKey);
+        return Applied(LedgerEntryCodec.SignDeviceRegistered(device, issuer, key, LedgerFixtures.Hour - 86400, owner));
+    }
+
+    public InMemoryLedger Issued(GranularCertificate certificate) =>
+        Applied(LedgerEntryCodec.SignCertificateIssued(certificate, LedgerFixtures.IssuerA, LedgerFixtures.IssuerAKey));
+
+    public InMemoryLedger Applied(byte[] encoded)
+    {
+        var why = State.TryApply(LedgerFixtures.DecodeEntry(encoded));
+        Assert.True(why is null, why?.ToString());
         return this;
     }
 
-    public InMemoryLedger Issued(GranularCertificate certificate)
-    {
-        _certificates.Add(Hex.Encode(certificate.Id));
-        return this;
-    }
+    /// <summary>Applies if every rule passes; the refusal code otherwise.</summary>
+    public string? Check(byte[] encoded) => State.TryApply(LedgerFixtures.DecodeEntry(encoded))?.Code;
 
-    public DeviceInfo? FindDevice(string meterId) => _devices.GetValueOrDefault(meterId);
-
-    public bool HasCertificate(ReadOnlySpan<byte> certificateId) => _certificates.Contains(Hex.Encode(certificateId));
+    public void Dispose() => State.Dispose();
 }

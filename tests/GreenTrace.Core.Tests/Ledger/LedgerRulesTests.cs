@@ -14,7 +14,7 @@ public sealed class LedgerRulesTests : IDisposable
 
     public void Dispose() => _trust.Dispose();
 
-    private string? Check(byte[] encoded, InMemoryLedger ledger) => LedgerRules.Check(DecodeEntry(encoded), _trust, ledger)?.Code;
+    private static string? Check(byte[] encoded, InMemoryLedger ledger) => ledger.Check(encoded);
 
     private string? Register(DeviceInfo device, InMemoryLedger? ledger = null, string issuer = IssuerA, ECDsa? key = null) =>
         Check(LedgerEntryCodec.SignDeviceRegistered(device, issuer, key ?? IssuerAKey, Hour - 86400), ledger ?? new InMemoryLedger());
@@ -54,7 +54,7 @@ public sealed class LedgerRulesTests : IDisposable
     {
         // 10 kW for one hour is 10 000 Wh; for half an hour 5 000 Wh.
         Assert.Null(Issue(Certificate() with { FaceValueWh = 10_000, Quality = new(4, 0, 10_000, 0) }));
-        Assert.Null(Issue(Rederived(Certificate() with { PeriodEnd = Hour + 1800, FaceValueWh = 5_000, Quality = new(4, 0, 5_000, 0) })));
+        Assert.Null(Issue(Rederived(Certificate() with { PeriodEnd = Hour + 1800, ExpiresAt = Hour + 1800 + IssuanceTerms.DefaultValiditySeconds, FaceValueWh = 5_000, Quality = new(4, 0, 5_000, 0) })));
     }
 
     [Fact]
@@ -75,7 +75,8 @@ public sealed class LedgerRulesTests : IDisposable
         });
         var entry = DecodeEntry(LedgerEntryCodec.SignCertificateIssued(Certificate() with { IssuingBody = "issuer-c" }, "issuer-c", ReadingFixtures.OtherKey));
 
-        Assert.Null(LedgerRules.Check(entry, trust, new InMemoryLedger().Register(Device())));
+        using var ledger = new InMemoryLedger(trust.Membership).Register(Device());
+        Assert.Null(ledger.State.TryApply(entry));
     }
 
     // ---- who may write ----
@@ -106,7 +107,7 @@ public sealed class LedgerRulesTests : IDisposable
         var entry = DecodeEntry(encoded);
 
         Assert.Equal("DE-LX", entry.Device?.GridZone);
-        Assert.Equal(LedgerReasons.EntrySignature, LedgerRules.Check(entry, _trust, new InMemoryLedger())?.Code);
+        Assert.Equal(LedgerReasons.EntrySignature, new InMemoryLedger().State.TryApply(entry)?.Code);
     }
 
     [Fact]
@@ -329,10 +330,8 @@ public sealed class LedgerRulesTests : IDisposable
     {
         // Same entry, same ledger, same verdict: what lets every node agree byte for byte.
         var entry = DecodeEntry(LedgerEntryCodec.SignCertificateIssued(Certificate() with { FaceValueWh = 10_001, Quality = new(3, 1, 10_001, 0) }, IssuerA, IssuerAKey));
-        var ledger = new InMemoryLedger().Register(Device());
-
-        var first = LedgerRules.Check(entry, _trust, ledger);
-        var second = LedgerRules.Check(entry, _trust, ledger);
+        var first = new InMemoryLedger().Register(Device()).State.TryApply(entry);
+        var second = new InMemoryLedger().Register(Device()).State.TryApply(entry);
 
         Assert.Equal(first, second);
         Assert.NotNull(first);

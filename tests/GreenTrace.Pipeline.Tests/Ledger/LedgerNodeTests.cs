@@ -93,14 +93,15 @@ public sealed class LedgerNodeTests : IDisposable
         var entry = _ledger.CertificateEntry(cert.Certificate);
 
         Assert.True(node.Submit(entry).Accepted);
-        Assert.Equal(LedgerReasons.CertificateDuplicate, node.Submit(entry).Rejection?.Code);
+        Assert.Equal(LedgerReasons.EntryDuplicate, node.Submit(entry).Rejection?.Code); // the very same bytes
         // An aggregator replaying after a crash issues the same certificate id again, at another time and signature.
         var replayed = _ledger.CertificateEntry(LedgerFixture.Issue(_a, readings, issuedAt: LedgerFixture.RegisteredAt + 99_999).Certificate);
         Assert.NotEqual(entry, replayed);
         Assert.Equal(LedgerReasons.CertificateDuplicate, node.Submit(replayed).Rejection?.Code);
 
         Assert.Equal(2, node.Size);
-        Assert.Equal(2, node.Rejections[LedgerReasons.CertificateDuplicate]);
+        Assert.Equal(1, node.Rejections[LedgerReasons.EntryDuplicate]);
+        Assert.Equal(1, node.Rejections[LedgerReasons.CertificateDuplicate]);
     }
 
     [Fact]
@@ -120,8 +121,9 @@ public sealed class LedgerNodeTests : IDisposable
         Assert.Equal(3, checkpoint.Size);
         Assert.Equal(MerkleTree.Root(entries), checkpoint.Root);
 
-        Assert.Equal(LedgerReasons.CertificateDuplicate, reopened.Submit(entries[2]).Rejection?.Code);
-        Assert.Equal(LedgerReasons.DeviceDuplicate, reopened.Submit(entries[0]).Rejection?.Code);
+        Assert.Equal(LedgerReasons.EntryDuplicate, reopened.Submit(entries[2]).Rejection?.Code);
+        Assert.Equal(LedgerReasons.EntryDuplicate, reopened.Submit(entries[0]).Rejection?.Code);
+        Assert.Equal(LedgerReasons.DeviceDuplicate, reopened.Submit(_ledger.Registration(_a.Device)).Rejection?.Code); // signed again: other bytes
         var next = _ledger.CertificateEntry(LedgerFixture.Issue(_b, LedgerFixture.HourOfReadings(_b, Hour10)).Certificate);
         Assert.True(reopened.Submit(next).Accepted);
         entries.Add(next);
@@ -245,7 +247,7 @@ public sealed class LedgerNodeTests : IDisposable
         var outcomes = node.Submit(batch);
 
         Assert.Equal([true, false, false, true, true, false, true], outcomes.Select(o => o.Accepted));
-        Assert.Equal([LedgerReasons.EntryMalformed, LedgerReasons.DeviceUnknown, LedgerReasons.CertificateDuplicate], outcomes.Where(o => !o.Accepted).Select(o => o.Rejection!.Code));
+        Assert.Equal([LedgerReasons.EntryMalformed, LedgerReasons.DeviceUnknown, LedgerReasons.EntryDuplicate], outcomes.Where(o => !o.Accepted).Select(o => o.Rejection!.Code));
         Assert.Equal([0L, 1L, 2L, 3L], outcomes.Where(o => o.Accepted).Select(o => o.Appended!.Index));
         Assert.Equal(4, node.Size);
         node.Dispose();
