@@ -18,7 +18,7 @@ public sealed record SubmitOutcome(StoredEntry? Appended, Rejection? Rejection)
 
 /// <summary>
 /// One ledger node: checks every entry against the rules, appends what passes to its store and
-/// its Merkle log, and signs checkpoints of the log. Single-writer: the ordered entry stream feeds
+/// its Merkle log; a <see cref="Checkpoints.CheckpointCosigner"/> signs checkpoints of it. Single-writer: the ordered entry stream feeds
 /// it one batch at a time, so no lock guards the rules against themselves.
 /// </summary>
 public sealed class LedgerNode : ILedgerView, IDisposable
@@ -127,23 +127,25 @@ public sealed class LedgerNode : ILedgerView, IDisposable
 
     public SubmitOutcome Submit(ReadOnlyMemory<byte> entry) => Submit([entry])[0];
 
-    /// <summary>Signs a checkpoint of the log as it stands, unless the latest one already covers it.</summary>
-    public StoredCheckpoint SignCheckpoint()
+    /// <summary>The RFC 9162 root of the log's first <paramref name="size"/> entries: what a checkpoint of that size must carry.</summary>
+    public byte[] RootAt(long size)
     {
         lock (_gate)
-        {
-            var latest = _store.LatestCheckpoint();
-            if (latest is not null && latest.Size == _log.Size)
-                return latest;
-            var root = _log.Root();
-            var note = SignedNote.Sign(new Checkpoint(Origin, _log.Size, root, []).ToNoteText(), _signer);
-            var checkpoint = new StoredCheckpoint(_log.Size, root, note, _time.GetUtcNow().ToUnixTimeSeconds());
-            _store.SaveCheckpoint(checkpoint);
-            return checkpoint;
-        }
+            return _log.Root(size);
     }
 
-    public StoredCheckpoint? LatestCheckpoint() => _store.LatestCheckpoint();
+    public TrustedKeys Trust => _trust;
+
+    public ILedgerStore Store => _store;
+
+    /// <summary>This node's checkpoint key; only its <see cref="Checkpoints.CheckpointCosigner"/> signs with it.</summary>
+    internal NoteSigner Signer => _signer;
+
+    /// <summary>How many distinct node signatures make a checkpoint count (the membership's k).</summary>
+    public int Quorum => _trust.Membership.Quorum;
+
+    /// <summary>The latest checkpoint cosigned by a quorum of the membership's nodes: the one proofs are given against.</summary>
+    public StoredCheckpoint? LatestCheckpoint() => _store.LatestCheckpoint(Quorum);
 
     /// <summary>Every entry of the log, decoded, in log order.</summary>
     public IEnumerable<LedgerEntry> Entries() => _store.ReadAll().Select(e => LedgerEntryCodec.Decode(e.Encoded).Value);
@@ -153,7 +155,7 @@ public sealed class LedgerNode : ILedgerView, IDisposable
     public StoredEntry? FindDeviceEntry(string meterId) => _store.FindDevice(meterId);
 
     /// <summary>
-    /// A proof bundle for one reading of a certificate, against the latest checkpoint. The caller
+    /// A proof bundle for one reading of a certificate, against the latest checkpoint with a quorum. The caller
     /// supplies the certificate's archived readings; they are checked against its reading root.
     /// </summary>
     public Result<ProofBundle> BuildProofBundle(ReadOnlySpan<byte> certificateId, IReadOnlyList<byte[]> readings, int readingIndex)
@@ -168,9 +170,9 @@ public sealed class LedgerNode : ILedgerView, IDisposable
             var deviceEntry = _store.FindDevice(certificate.MeterId);
             if (deviceEntry is null)
                 return Result<ProofBundle>.Fail(LedgerReasons.DeviceUnknown, $"meter '{certificate.MeterId}' has no registration");
-            var checkpoint = _store.LatestCheckpoint();
+            var checkpoint = _store.LatestCheckpoint(Quorum);
             if (checkpoint is null || checkpoint.Size <= certEntry.Index)
-                return Result<ProofBundle>.Fail("checkpoint-missing", "no signed checkpoint covers the certificate yet");
+                return Result<ProofBundle>.Fail("checkpoint-missing", $"no checkpoint cosigned by {Quorum} nodes covers the certificate yet");
             if (readingIndex < 0 || readingIndex >= readings.Count)
                 return Result<ProofBundle>.Fail("reading-index", $"reading index {readingIndex} is outside 0..{readings.Count - 1}");
             var leafHashes = readings.Select(r => MerkleHash.Leaf(r)).ToArray();

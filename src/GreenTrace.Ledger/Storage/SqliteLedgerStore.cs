@@ -24,7 +24,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
             size      INTEGER PRIMARY KEY,
             root      BLOB    NOT NULL,
             note      TEXT    NOT NULL,
-            signed_at INTEGER NOT NULL
+            signed_at INTEGER NOT NULL,
+            signatures INTEGER NOT NULL DEFAULT 1
         );
         CREATE TABLE IF NOT EXISTS rejections (
             id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -45,6 +46,9 @@ public sealed class SqliteLedgerStore : ILedgerStore
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         _db.Open();
         Execute(Schema);
+        // Stores made before checkpoints were cosigned carry one signature per checkpoint.
+        if (!Query<long>("SELECT COUNT(*) FROM pragma_table_info('checkpoints') WHERE name = 'signatures'").Any(n => n > 0))
+            Execute("ALTER TABLE checkpoints ADD COLUMN signatures INTEGER NOT NULL DEFAULT 1");
         using var cmd = _db.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*), COALESCE(MAX(idx) + 1, 0) FROM entries";
         using var r = cmd.ExecuteReader();
@@ -114,25 +118,32 @@ public sealed class SqliteLedgerStore : ILedgerStore
         ArgumentNullException.ThrowIfNull(checkpoint);
         lock (_gate)
         {
+            using var tx = _db.BeginTransaction();
+            if (ReadCheckpoints("WHERE size = $v", checkpoint.Size, tx).FirstOrDefault() is { } existing && !existing.Root.AsSpan().SequenceEqual(checkpoint.Root))
+                throw new InvalidOperationException($"a checkpoint of size {checkpoint.Size} with another root is already stored");
             using var cmd = _db.CreateCommand();
-            cmd.CommandText = "INSERT OR REPLACE INTO checkpoints (size, root, note, signed_at) VALUES ($s, $r, $n, $t)";
+            cmd.Transaction = tx;
+            cmd.CommandText = "INSERT OR REPLACE INTO checkpoints (size, root, note, signed_at, signatures) VALUES ($s, $r, $n, $t, $c)";
             cmd.Parameters.AddWithValue("$s", checkpoint.Size);
             cmd.Parameters.AddWithValue("$r", checkpoint.Root);
             cmd.Parameters.AddWithValue("$n", checkpoint.Note);
             cmd.Parameters.AddWithValue("$t", checkpoint.SignedAt);
+            cmd.Parameters.AddWithValue("$c", checkpoint.SignatureCount);
             cmd.ExecuteNonQuery();
+            tx.Commit();
         }
     }
 
-    public StoredCheckpoint? LatestCheckpoint()
+    public StoredCheckpoint? GetCheckpoint(long size)
     {
         lock (_gate)
-        {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT size, root, note, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1";
-            using var r = cmd.ExecuteReader();
-            return r.Read() ? new StoredCheckpoint(r.GetInt64(0), (byte[])r[1], r.GetString(2), r.GetInt64(3)) : null;
-        }
+            return ReadCheckpoints("WHERE size = $v", size).FirstOrDefault();
+    }
+
+    public StoredCheckpoint? LatestCheckpoint(int minSignatures = 1)
+    {
+        lock (_gate)
+            return ReadCheckpoints("WHERE signatures >= $v ORDER BY size DESC LIMIT 1", minSignatures).FirstOrDefault();
     }
 
     public void RecordRejection(ReadOnlySpan<byte> entryId, string code, string message, long at)
@@ -170,6 +181,30 @@ public sealed class SqliteLedgerStore : ILedgerStore
                 r.GetInt64(0), (byte[])r[1], Enum.Parse<EntryKind>(r.GetString(2)), r.GetString(3),
                 r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : (byte[])r[5], (byte[])r[6], (byte[])r[7]));
         }
+        return list;
+    }
+
+    private List<StoredCheckpoint> ReadCheckpoints(string where, object value, SqliteTransaction? tx = null)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT size, root, note, signed_at, signatures FROM checkpoints {where}";
+        cmd.Parameters.AddWithValue("$v", value);
+        using var r = cmd.ExecuteReader();
+        var list = new List<StoredCheckpoint>();
+        while (r.Read())
+            list.Add(new StoredCheckpoint(r.GetInt64(0), (byte[])r[1], r.GetString(2), r.GetInt64(3), r.GetInt32(4)));
+        return list;
+    }
+
+    private List<T> Query<T>(string sql)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var list = new List<T>();
+        while (r.Read())
+            list.Add(r.GetFieldValue<T>(0));
         return list;
     }
 
