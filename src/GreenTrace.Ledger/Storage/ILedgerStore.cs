@@ -40,5 +40,8 @@ public interface ILedgerStore : IDisposable
     /// <summary>The checkpoint of the largest size whose note carries at least <paramref name="minSignatures"/> node signatures.</summary>
     StoredCheckpoint? LatestCheckpoint(int minSignatures = 1);
 
+    /// <summary>Every stored checkpoint, by size.</summary>
+    IReadOnlyList<StoredCheckpoint> Checkpoints();
+
     void RecordRejection(ReadOnlySpan<byte> entryId, string code, string message, long at);
 }

@@ -140,6 +140,12 @@ public sealed class SqliteLedgerStore : ILedgerStore
             return ReadCheckpoints("WHERE size = $v", size).FirstOrDefault();
     }
 
+    public IReadOnlyList<StoredCheckpoint> Checkpoints()
+    {
+        lock (_gate)
+            return ReadCheckpoints("WHERE $v = $v ORDER BY size", 0);
+    }
+
     public StoredCheckpoint? LatestCheckpoint(int minSignatures = 1)
     {
         lock (_gate)
