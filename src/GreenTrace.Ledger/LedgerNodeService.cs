@@ -67,7 +67,10 @@ public sealed class LedgerNodeService : BackgroundService
             Cosigner.OnAppended();
             while (!ct.IsCancellationRequested)
             {
-                var record = entries.Consume(batch.Count == 0 ? idle : TimeSpan.Zero, ct);
+                // Only a wait of the full idle time that brings nothing means the stream is quiet; an
+                // empty zero-time poll just ends a batch, and signing there would sign at every trickle.
+                var waited = batch.Count == 0;
+                var record = entries.Consume(waited ? idle : TimeSpan.Zero, ct);
                 if (record is not null)
                 {
                     batch.Add(record);
@@ -87,7 +90,7 @@ public sealed class LedgerNodeService : BackgroundService
 
                 ExchangeSignatures(checkpoints, ct);
 
-                if (record is null && !signedIdle)
+                if (record is null && waited && !signedIdle)
                 {
                     Cosigner.OnIdle();
                     signedIdle = true;
