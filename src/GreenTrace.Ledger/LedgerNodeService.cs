@@ -54,6 +54,7 @@ public sealed class LedgerNodeService : BackgroundService
 
     private void Run(CancellationToken ct)
     {
+        _publisher.Cancellation = ct;
         using var entries = _streams.CreateConsumer(_options.GroupId, _options.NodeName);
         using var checkpoints = _streams.CreateConsumer(_options.CheckpointsGroupId, _options.NodeName);
         entries.Subscribe([_options.EntriesTopic]);
