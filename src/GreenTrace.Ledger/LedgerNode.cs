@@ -18,7 +18,7 @@ public sealed record SubmitOutcome(StoredEntry? Appended, Rejection? Rejection)
 
 /// <summary>
 /// One ledger node: checks every entry against the rules (<see cref="LedgerState"/>), appends what
-/// passes to its store and its Merkle log, and signs checkpoints of the log. Single-writer: the
+/// passes to its store and its Merkle log; a <see cref="Checkpoints.CheckpointCosigner"/> signs checkpoints of it. Single-writer: the
 /// ordered entry stream feeds it one batch at a time; a lock keeps readers off a half-applied batch.
 /// </summary>
 public sealed class LedgerNode : IDisposable
@@ -276,23 +276,14 @@ public sealed class LedgerNode : IDisposable
         }
     }
 
-    /// <summary>Signs a checkpoint of the log as it stands, unless the latest one already covers it.</summary>
-    public StoredCheckpoint SignCheckpoint()
-    {
-        lock (_gate)
-        {
-            var latest = _store.LatestCheckpoint();
-            if (latest is not null && latest.Size == _log.Size)
-                return latest;
-            var root = _log.Root();
-            var note = SignedNote.Sign(new Checkpoint(Origin, _log.Size, root, []).ToNoteText(), _signer);
-            var checkpoint = new StoredCheckpoint(_log.Size, root, note, _time.GetUtcNow().ToUnixTimeSeconds());
-            _store.SaveCheckpoint(checkpoint);
-            return checkpoint;
-        }
-    }
+    /// <summary>This node's checkpoint key; only its <see cref="Checkpoints.CheckpointCosigner"/> signs with it.</summary>
+    internal NoteSigner Signer => _signer;
 
-    public StoredCheckpoint? LatestCheckpoint() => _store.LatestCheckpoint();
+    /// <summary>How many distinct node signatures make a checkpoint count (the k of the membership in force now).</summary>
+    public int Quorum => Trust.Membership.Quorum;
+
+    /// <summary>The latest checkpoint cosigned by a quorum of the membership's nodes: the one proofs are given against.</summary>
+    public StoredCheckpoint? LatestCheckpoint() => _store.LatestCheckpoint(Quorum);
 
     /// <summary>Every entry of the log, decoded, in log order.</summary>
     public IEnumerable<LedgerEntry> Entries() => _store.ReadAll().Select(e => LedgerEntryCodec.Decode(e.Encoded).Value);
@@ -317,9 +308,9 @@ public sealed class LedgerNode : IDisposable
             var deviceEntry = _store.FindDevice(certificate.MeterId);
             if (deviceEntry is null)
                 return Result<ProofBundle>.Fail(LedgerReasons.DeviceUnknown, $"meter '{certificate.MeterId}' has no registration");
-            var checkpoint = _store.LatestCheckpoint();
+            var checkpoint = _store.LatestCheckpoint(_state.Trust.Membership.Quorum);
             if (checkpoint is null || checkpoint.Size <= certEntry.Index)
-                return Result<ProofBundle>.Fail("checkpoint-missing", "no signed checkpoint covers the certificate yet");
+                return Result<ProofBundle>.Fail("checkpoint-missing", $"no checkpoint cosigned by {_state.Trust.Membership.Quorum} nodes covers the certificate yet");
             if (readingIndex < 0 || readingIndex >= readings.Count)
                 return Result<ProofBundle>.Fail("reading-index", $"reading index {readingIndex} is outside 0..{readings.Count - 1}");
             var leafHashes = readings.Select(r => MerkleHash.Leaf(r)).ToArray();

@@ -29,4 +29,7 @@ public static class Topics
     public const string Readings = "gt.readings";
     public const string RejectedReadings = "gt.readings.rejected";
     public const string Ledger = "gt.ledger";
+
+    /// <summary>Ledger nodes' signatures of checkpoints, one node's signature per record, exchanged until k of n cosign.</summary>
+    public const string Checkpoints = "gt.checkpoints";
 }

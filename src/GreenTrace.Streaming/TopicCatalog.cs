@@ -28,6 +28,10 @@ public sealed class TopicCatalog
             throw new FormatException("every topic needs at least one partition");
         if (topics.First(t => t.Name == Streaming.Topics.Ledger).Partitions != 1)
             throw new FormatException($"'{Streaming.Topics.Ledger}' must have exactly one partition: it is the ledger's total order");
+        // Optional, so catalogs of deployments without ledger nodes stay valid; one partition because
+        // a node commits its offset past a signature only once it has stored or refused it.
+        if (topics.FirstOrDefault(t => t.Name == Streaming.Topics.Checkpoints) is { Partitions: not 1 })
+            throw new FormatException($"'{Streaming.Topics.Checkpoints}' must have exactly one partition");
         Topics = topics;
     }
 

@@ -13,6 +13,7 @@ public sealed class KafkaCommandTests
                 "kafka-topics.sh --zookeeper 127.0.0.1:2181 --create --topic gt.readings --partitions 8 --replication-factor 3 --config retention.ms=604800000",
                 "kafka-topics.sh --zookeeper 127.0.0.1:2181 --create --topic gt.readings.rejected --partitions 2 --replication-factor 3 --config retention.ms=2592000000",
                 "kafka-topics.sh --zookeeper 127.0.0.1:2181 --create --topic gt.ledger --partitions 1 --replication-factor 3 --config retention.ms=-1",
+                "kafka-topics.sh --zookeeper 127.0.0.1:2181 --create --topic gt.checkpoints --partitions 1 --replication-factor 3 --config retention.ms=-1",
             ],
             r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }

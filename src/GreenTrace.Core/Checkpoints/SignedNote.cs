@@ -54,6 +54,49 @@ public static class SignedNote
     }
 
     /// <summary>
+    /// Merges cosignatures gathered separately: notes over the same text become one note carrying the
+    /// union of their signature lines, sorted ordinally, so every node that merges the same lines in
+    /// any order stores byte-identical notes. Lines from keys outside <paramref name="keep"/> (when
+    /// given) are left out. Signatures are copied, not checked: open the notes first.
+    /// </summary>
+    /// <exception cref="FormatException">A note is malformed.</exception>
+    /// <exception cref="ArgumentException">No note is given, or the notes sign different texts.</exception>
+    /// <exception cref="InvalidOperationException">The result would carry more than 100 signatures.</exception>
+    public static string Merge(IEnumerable<string> signedNotes, IEnumerable<NoteVerifier>? keep = null)
+    {
+        ArgumentNullException.ThrowIfNull(signedNotes);
+        var kept = keep?.Select(v => new NoteKeyId(v.Name, v.KeyId)).ToHashSet();
+        string? text = null;
+        var lines = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var note in signedNotes)
+        {
+            ArgumentNullException.ThrowIfNull(note, nameof(signedNotes));
+            if (!NoteEnvelope.TryParse(note, out var envelope, out var error))
+                throw new FormatException($"Cannot merge a malformed note: {error}.");
+            if (text is null)
+                text = envelope.Text;
+            else if (!string.Equals(text, envelope.Text, StringComparison.Ordinal))
+                throw new ArgumentException("Only notes over the same text can be merged.", nameof(signedNotes));
+            foreach (var signature in envelope.Signatures)
+            {
+                if (kept is null || kept.Contains(signature.Key))
+                    lines.Add(signature.Line);
+            }
+        }
+        if (text is null)
+            throw new ArgumentException("At least one note is required.", nameof(signedNotes));
+        if (lines.Count == 0)
+            throw new ArgumentException("No signature line is left to carry: a note without signatures cannot be opened.", nameof(signedNotes));
+        if (lines.Count > NoteEncoding.MaxSignatures)
+            throw new InvalidOperationException($"A note may carry at most {NoteEncoding.MaxSignatures} signatures.");
+
+        var builder = new StringBuilder(text).Append('\n');
+        foreach (var line in lines)
+            builder.Append(line).Append('\n');
+        return builder.ToString();
+    }
+
+    /// <summary>
     /// Parses the note and checks every signature from a known key. Signatures from unknown keys are ignored;
     /// a failing signature from a known key rejects the note; at least one known key must have signed.
     /// Never throws for bad note content.

@@ -3,6 +3,7 @@ using GreenTrace.Core.Checkpoints;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Merkle;
 using GreenTrace.Ledger;
+using GreenTrace.Ledger.Checkpoints;
 using GreenTrace.Ledger.Audit;
 using GreenTrace.Ledger.Storage;
 using GreenTrace.Pipeline.Tests.Support;
@@ -40,9 +41,9 @@ public sealed class LedgerAuditTests : IDisposable
         var first = node.Submit([
             LedgerEntryCodec.SignDeviceRegistered(_a.Device, LedgerFixture.IssuerId, _ledger.IssuerKey, LedgerFixture.RegisteredAt, _alice.ExportSubjectPublicKeyInfo()),
             _ledger.Registration(_b.Device), _ledger.CertificateEntry(certA), _ledger.CertificateEntry(certB)]);
-        node.SignCheckpoint();
+        new CheckpointCosigner(node, publisher: null, everyEntries: 1000).SignCurrent();
         var second = node.Submit([transfer, split, claim]);
-        node.SignCheckpoint();
+        new CheckpointCosigner(node, publisher: null, everyEntries: 1000).SignCurrent();
         Assert.All(first.Concat(second), o => Assert.True(o.Accepted, o.Rejection?.ToString()));
         _root7 = node.RootAt(7);
     }

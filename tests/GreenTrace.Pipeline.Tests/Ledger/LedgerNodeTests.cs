@@ -3,6 +3,7 @@ using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Merkle;
 using GreenTrace.Core.Proofs;
 using GreenTrace.Ledger;
+using GreenTrace.Ledger.Checkpoints;
 using GreenTrace.Ledger.Storage;
 using GreenTrace.Pipeline.Tests.Support;
 using Microsoft.Data.Sqlite;
@@ -117,7 +118,7 @@ public sealed class LedgerNodeTests : IDisposable
         Assert.Equal(_b.Device, reopened.FindDevice("meter-b"));
         Assert.True(reopened.HasCertificate(cert.Certificate.Id));
         // The root of the rebuilt log, computed here from the entries independently of the node.
-        var checkpoint = reopened.SignCheckpoint();
+        var checkpoint = Sign(reopened);
         Assert.Equal(3, checkpoint.Size);
         Assert.Equal(MerkleTree.Root(entries), checkpoint.Root);
 
@@ -127,7 +128,7 @@ public sealed class LedgerNodeTests : IDisposable
         var next = _ledger.CertificateEntry(LedgerFixture.Issue(_b, LedgerFixture.HourOfReadings(_b, Hour10)).Certificate);
         Assert.True(reopened.Submit(next).Accepted);
         entries.Add(next);
-        Assert.Equal(MerkleTree.Root(entries), reopened.SignCheckpoint().Root);
+        Assert.Equal(MerkleTree.Root(entries), Sign(reopened).Root);
     }
 
     [Theory]
@@ -161,14 +162,14 @@ public sealed class LedgerNodeTests : IDisposable
         node.Submit(_ledger.Registration(_a.Device));
         node.Submit(_ledger.Registration(_b.Device));
 
-        var checkpoint = node.SignCheckpoint();
+        var checkpoint = Sign(node);
         var result = CheckpointVerifier.Verify(checkpoint.Note, LedgerFixture.Origin, _ledger.Trust.Nodes, _ledger.Membership.Quorum);
 
         Assert.True(result.Success, result.ToString());
         Assert.Equal(2, result.Checkpoint.Size);
         Assert.Equal(checkpoint.Root, result.Checkpoint.RootHash);
         Assert.Equal([_ledger.Node.Name], result.TrustedSigners);
-        var again = node.SignCheckpoint(); // nothing new: the latest still covers the log
+        var again = Sign(node); // nothing new: the latest still covers the log
         Assert.Equal((checkpoint.Size, checkpoint.Note, checkpoint.SignedAt), (again.Size, again.Note, again.SignedAt));
         Assert.Equal(checkpoint.Note, node.LatestCheckpoint()!.Note);
 
@@ -178,7 +179,7 @@ public sealed class LedgerNodeTests : IDisposable
         Assert.False(CheckpointVerifier.Verify(forged, LedgerFixture.Origin, _ledger.Trust.Nodes, 1).Success);
 
         node.Submit(_ledger.CertificateEntry(LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10)).Certificate));
-        var grown = CheckpointVerifier.Verify(node.SignCheckpoint().Note, LedgerFixture.Origin, _ledger.Trust.Nodes, 1);
+        var grown = CheckpointVerifier.Verify(Sign(node).Note, LedgerFixture.Origin, _ledger.Trust.Nodes, 1);
         Assert.True(grown.Success, grown.ToString());
         Assert.Equal(3, grown.Checkpoint.Size);
     }
@@ -197,7 +198,7 @@ public sealed class LedgerNodeTests : IDisposable
         node.Submit(_ledger.CertificateEntry(certA));
 
         Assert.Equal("checkpoint-missing", node.BuildProofBundle(certA.Id, readingsA, 0).Error?.Code);
-        node.SignCheckpoint();
+        Sign(node);
         // Entries after the checkpoint do not spoil proofs against it.
         node.Submit(_ledger.CertificateEntry(LedgerFixture.Issue(_a, LedgerFixture.HourOfReadings(_a, Hour10 + 3600, firstSequence: 5)).Certificate));
 
@@ -256,6 +257,9 @@ public sealed class LedgerNodeTests : IDisposable
         Assert.Equal([0L, 1L, 2L, 3L], store.ReadAll().Select(e => e.Index));
         Assert.Equal(new[] { batch[0], batch[3], batch[4], batch[6] }.Select(b => b.ToArray()), store.ReadAll().Select(e => e.Encoded));
     }
+
+    /// <summary>A node alone signs its log as it stands (what its cosigner does when the stream is idle).</summary>
+    private static StoredCheckpoint Sign(LedgerNode node) => new CheckpointCosigner(node, publisher: null, everyEntries: 1000).SignCurrent();
 
     private LedgerNode OpenNode() => new(new SqliteLedgerStore(DbPath), _ledger.Trust, _ledger.Node);
 
