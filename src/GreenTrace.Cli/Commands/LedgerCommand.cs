@@ -245,7 +245,7 @@ public static class LedgerCommand
                 if (outcomes[0].Rejection is null)
                     fleet.Save(fleetPath);
                 console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"meter {certificate.MeterId}, hour {DateTimeOffset.FromUnixTimeSeconds(start):yyyy-MM-ddTHH:mmZ}, part {certificate.Part}: {certificate.FaceValueWh} Wh from {certificate.ReadingCount} readings"));
+                    $"certificate {certificate.IdHex}: meter {certificate.MeterId}, hour {DateTimeOffset.FromUnixTimeSeconds(start):yyyy-MM-ddTHH:mmZ}, part {certificate.Part}, {certificate.FaceValueWh} Wh from {certificate.ReadingCount} readings"));
                 return Report(console, writer, outcomes, (o, i) => [certificate.IdHex]);
             }
         }));

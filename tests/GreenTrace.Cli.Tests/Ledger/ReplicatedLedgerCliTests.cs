@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using GreenTrace.Pipeline.Tests.Kafka;
+using GreenTrace.Streaming;
+
+namespace GreenTrace.Cli.Tests.Ledger;
+
+/// <summary>
+/// `greentrace ledger node` twice (real processes, quorum 2 of 3) on a real Kafka 0.9.0.1, fed by the writing commands
+/// with `--kafka`: both stores end with the same entries, cosigned checkpoints, and a sound audit; of two transfers
+/// of one holding submitted together, the nodes accept the first in the stream's order and refuse the other.
+/// </summary>
+public sealed class ReplicatedLedgerCliTests(LedgerCliFiles files) : IClassFixture<LedgerCliFiles>, IAsyncLifetime
+{
+    private static readonly DateTimeOffset Yesterday = new(DateTime.UtcNow.Date.AddDays(-1), TimeSpan.Zero);
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), $"greentrace-ledger-kafka-{Guid.NewGuid():N}");
+    private readonly List<(Process Process, StringBuilder Log)> _nodes = [];
+    private KafkaProcess _kafka = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(_dir);
+        _kafka = await KafkaProcess.StartAsync(Path.Combine(_dir, "kafka"));
+        var catalog = TopicCatalog.Parse(await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "pipelines", TopicCatalog.FileName), Ct));
+        foreach (var topic in catalog.Topics)
+            _kafka.CreateTopic(topic.Name, topic.Partitions);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (p, _) in _nodes)
+        {
+            if (!p.HasExited)
+                p.Kill();
+            await p.WaitForExitAsync(CancellationToken.None);
+            p.Dispose();
+        }
+        if (_kafka is not null)
+            await _kafka.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task TwoNodesJudgeTheSubmittedEntriesAlikeAndCosignTheirCheckpoints()
+    {
+        var stores = new[] { "sqlite:" + Path.Combine(_dir, "node-1.db"), "sqlite:" + Path.Combine(_dir, "node-2.db") };
+        StartNode("node-1", stores[0]);
+        StartNode("node-2", stores[1]);
+        string[] Submit(params string[] args) => [.. args, "--kafka", _kafka.BootstrapServers, "--kafka09", "--trust", files.Genesis];
+
+        var registered = await Run(Submit("ledger", "register", "--issuers", files.File("issuers.json"), "--registry", files.File("registry.json"), "--owner", files.File("alice.pub")));
+        Assert.True(registered.ExitCode == 0, registered.Error);
+        Assert.Equal(4, Lines(registered.Out).Length);
+        Assert.Contains("not yet accepted", registered.Error, StringComparison.Ordinal);
+
+        var issued = await Run(Submit("ledger", "issue", "--issuers", files.File("issuers.json"), "--fleet", files.FleetCopy(), "--meter", "dk1-wind-0001",
+            "--hour", Yesterday.AddHours(9).ToString("yyyy-MM-ddTHH:mm'Z'", CultureInfo.InvariantCulture)));
+        Assert.True(issued.ExitCode == 0, issued.Error);
+        var certificate = issued.Error.Split(' ', ':')[1];
+        Assert.Equal(64, certificate.Length);
+
+        // Both are valid when signed; the stream orders them and every node refuses the second alike.
+        var toBob = await Run(Submit("ledger", "transfer", "--key", files.File("alice.key"), "--certificate", certificate, "--holding", certificate, "--to", files.File("bob.pub")));
+        var toCarol = await Run(Submit("ledger", "transfer", "--key", files.File("alice.key"), "--certificate", certificate, "--holding", certificate, "--to", files.File("carol.pub")));
+        Assert.Equal(0, toBob.ExitCode);
+        Assert.Equal(0, toCarol.ExitCode);
+
+        // Four registrations, the certificate, the first transfer; each store sound on its own, its checkpoints cosigned by 2.
+        var roots = new List<string>();
+        foreach (var store in stores)
+        {
+            var audit = await WaitForAuditAsync(store, entries: 6);
+            roots.Add(audit.GetProperty("root").GetString()!);
+        }
+        Assert.Equal(roots[0], roots[1]);
+        using (var bob = JsonDocument.Parse((await Run(["ledger", "holdings", "--owner", files.File("bob.pub"), "--json", "--store", stores[1], "--trust", files.Genesis])).Out))
+            Assert.Single(bob.RootElement.GetProperty("holdings").EnumerateArray());
+
+        foreach (var (process, log) in _nodes)
+        {
+            Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM: the host stops the node, which prints its counts
+            await process.WaitForExitAsync(Ct);
+            Assert.Equal(0, process.ExitCode);
+            var text = Text(log);
+            Assert.Contains("holding-spent", text, StringComparison.Ordinal);
+            Assert.Contains("appended 6, refused 1, log size 6", text, StringComparison.Ordinal);
+        }
+    }
+
+    private async Task<JsonElement> WaitForAuditAsync(string store, long entries)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var r = await Run(["ledger", "audit", "--json", "--store", store, "--trust", files.Genesis]);
+            using var doc = JsonDocument.Parse(r.Out);
+            var root = doc.RootElement;
+            // Until the peers' signatures are merged a checkpoint lacks its quorum; only the safety net ends the wait.
+            if (r.ExitCode == 0 && root.GetProperty("entries").GetInt64() == entries && root.GetProperty("checkpoints").GetInt32() > 0)
+                return root.Clone();
+            if (clock.Elapsed > Pipeline.Tests.Support.Wait.SafetyNet)
+                Assert.Fail($"{store} never audited sound with {entries} entries: {r.Out}\n{string.Join("\n---\n", _nodes.Select(n => Text(n.Log)))}");
+            await Task.Delay(200, Ct);
+        }
+    }
+
+    private void StartNode(string name, string store)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "greentrace.dll"), "ledger", "node", "--store", store, "--trust", files.Genesis,
+            "--node-key", files.File($"ledger/{name}.key"), "--kafka", _kafka.BootstrapServers, "--kafka09",
+        })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["GREENTRACE_Ledger__StatusIntervalSeconds"] = "1";
+        var process = new Process { StartInfo = info };
+        var log = new StringBuilder();
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _nodes.Add((process, log));
+
+        void Append(string? line)
+        {
+            if (line is null)
+                return;
+            lock (log)
+                log.AppendLine(line);
+        }
+    }
+
+    private static string Text(StringBuilder log)
+    {
+        lock (log)
+            return log.ToString();
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static Task<CliRunner.Outcome> Run(string[] args) => CliRunner.RunAsync(null, args);
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
