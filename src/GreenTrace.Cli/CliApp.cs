@@ -40,6 +40,7 @@ public static class CliApp
         root.Subcommands.Add(LoadCommand.Create(console));
         root.Subcommands.Add(TimeSeriesCommand.Create(console));
         root.Subcommands.Add(KafkaCommand.Create(console));
+        root.Subcommands.Add(LedgerBenchCommand.Create(console));
         return root;
     }
 
