@@ -225,9 +225,8 @@ public static class LedgerEntryCodec
             if (LedgerEntry.AuthorityOf(kind) == EntryAuthority.Owner)
             {
                 // The kid is the signer's SPKI, checked here so a bad key is malformed input, not a crash later.
-                if (!DeviceKeys.TryImportPublicKey(kidBytes, out var ownerKey))
+                if (!PublicKeyCache.IsValid(kidBytes))
                     throw new FormatException("an owner entry's kid must be the owner's P-256 SubjectPublicKeyInfo");
-                ownerKey!.Dispose();
                 object ownerBody = kind switch
                 {
                     EntryKind.Transferred => ReadTransfer(body),
