@@ -41,6 +41,7 @@ public static class CliApp
         root.Subcommands.Add(TimeSeriesCommand.Create(console));
         root.Subcommands.Add(KafkaCommand.Create(console));
         root.Subcommands.Add(LedgerCommand.Create(console));
+        root.Subcommands.Add(LedgerBenchCommand.Create(console));
         return root;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Formats.Cbor;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
@@ -26,6 +27,10 @@ public static class LedgerEntryCodec
     public const int MaxSplitParts = 256;
 
     internal static readonly System.Text.UTF8Encoding StrictUtf8 = new(false, true);
+
+    // Built once: every entry's type is looked up here, on every node, for every entry.
+    private static readonly FrozenDictionary<string, EntryKind> KindsByName =
+        Enum.GetValues<EntryKind>().ToFrozenDictionary(k => k.ToString(), StringComparer.Ordinal);
 
     /// <param name="owner">SPKI of the plant owner's P-256 key; the meter's certificates start in their hands (else the issuer's).</param>
     public static byte[] SignDeviceRegistered(DeviceInfo device, string issuerId, ECDsa issuerKey, long registeredAt, byte[]? owner = null)
@@ -225,9 +230,8 @@ public static class LedgerEntryCodec
             if (LedgerEntry.AuthorityOf(kind) == EntryAuthority.Owner)
             {
                 // The kid is the signer's SPKI, checked here so a bad key is malformed input, not a crash later.
-                if (!DeviceKeys.TryImportPublicKey(kidBytes, out var ownerKey))
+                if (!PublicKeyCache.IsValid(kidBytes))
                     throw new FormatException("an owner entry's kid must be the owner's P-256 SubjectPublicKeyInfo");
-                ownerKey!.Dispose();
                 object ownerBody = kind switch
                 {
                     EntryKind.Transferred => ReadTransfer(body),
@@ -318,9 +322,9 @@ public static class LedgerEntryCodec
         var body = map.Map("body");
         var type = map.Text("type");
         // Enum.TryParse would take "1" or " Split"; only the exact member names are entry types.
-        if (!Enum.GetNames<EntryKind>().Contains(type, StringComparer.Ordinal))
+        if (!KindsByName.TryGetValue(type, out var kind))
             throw new FormatException($"unknown entry type '{type}'");
-        return (Enum.Parse<EntryKind>(type), at, body);
+        return (kind, at, body);
     }
 
     private static byte[] Payload(EntryKind kind, long at, Action<CborWriter> writeBody)

@@ -21,8 +21,9 @@ public sealed partial class LedgerState
         {
             case EntryAuthority.Owner:
                 {
-                    using var key = DeviceKeys.ImportPublicKey(entry.SignerKey);
-                    return entry.VerifySignature(key) ? null
+                    // Decoding has checked that the kid is a valid key, so the cache holds it.
+                    var key = PublicKeyCache.Get(entry.SignerKey!);
+                    return key is not null && entry.VerifySignature(key) ? null
                         : new Rejection(LedgerReasons.EntrySignature, $"entry signature does not verify with the key in its kid ({entry.AuthorId})");
                 }
             case EntryAuthority.Issuer:

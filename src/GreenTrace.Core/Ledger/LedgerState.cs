@@ -230,11 +230,5 @@ public sealed partial class LedgerState : IDisposable
     private byte[] IssuerKeyOf(string issuerId) =>
         Trust.Membership.Issuers.First(i => i.Id == issuerId).PublicKey;
 
-    private static bool IsValidKey(byte[] subjectPublicKeyInfo)
-    {
-        if (!DeviceKeys.TryImportPublicKey(subjectPublicKeyInfo, out var key))
-            return false;
-        key!.Dispose();
-        return true;
-    }
+    private static bool IsValidKey(byte[] subjectPublicKeyInfo) => PublicKeyCache.IsValid(subjectPublicKeyInfo);
 }
