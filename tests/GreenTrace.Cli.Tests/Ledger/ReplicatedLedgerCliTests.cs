@@ -98,6 +98,45 @@ public sealed class ReplicatedLedgerCliTests(LedgerCliFiles files) : IClassFixtu
         }
     }
 
+    [Fact]
+    public async Task ANodeKilledMidStreamAndANodeStartedLateCatchUpToTheSameRoot()
+    {
+        var stores = new[] { "sqlite:" + Path.Combine(_dir, "node-1.db"), "sqlite:" + Path.Combine(_dir, "node-2.db"), "sqlite:" + Path.Combine(_dir, "node-3.db") };
+        StartNode("node-1", stores[0]);
+        var victim = StartNode("node-2", stores[1]);
+        string[] Submit(params string[] args) => [.. args, "--kafka", _kafka.BootstrapServers, "--kafka09", "--trust", files.Genesis];
+
+        var registered = await Run(Submit("ledger", "register", "--issuers", files.File("issuers.json"), "--registry", files.File("registry.json"), "--owner", files.File("alice.pub")));
+        Assert.True(registered.ExitCode == 0, registered.Error);
+        var fleet = files.FleetCopy();
+        var certificates = new List<string>();
+        for (var hour = 0; hour < 3; hour++)
+        {
+            var issued = await Run(Submit("ledger", "issue", "--issuers", files.File("issuers.json"), "--fleet", fleet, "--meter", "dk1-wind-0001",
+                "--hour", Yesterday.AddHours(hour).ToString("yyyy-MM-ddTHH:mm'Z'", CultureInfo.InvariantCulture)));
+            Assert.True(issued.ExitCode == 0, issued.Error);
+            certificates.Add(issued.Error.Split(' ', ':')[1]);
+        }
+        await WaitForAuditAsync(stores[1], entries: 7);
+
+        // SIGKILL: no clean leave, no last commit; the restarted process must take up where its store and offsets stand.
+        Assert.Equal(0, Kill(victim.Id, 9));
+        await victim.WaitForExitAsync(Ct);
+        foreach (var certificate in certificates)
+        {
+            var moved = await Run(Submit("ledger", "transfer", "--key", files.File("alice.key"), "--certificate", certificate, "--holding", certificate, "--to", files.File("bob.pub")));
+            Assert.True(moved.ExitCode == 0, moved.Error);
+        }
+        StartNode("node-2", stores[1]);
+        StartNode("node-3", stores[2]); // joins after everything was produced, from an empty store
+
+        var roots = new List<string>();
+        foreach (var store in stores)
+            roots.Add((await WaitForAuditAsync(store, entries: 10)).GetProperty("root").GetString()!);
+        Assert.Equal(roots[0], roots[1]);
+        Assert.Equal(roots[0], roots[2]);
+    }
+
     private async Task<JsonElement> WaitForAuditAsync(string store, long entries)
     {
         var clock = Stopwatch.StartNew();
@@ -115,7 +154,7 @@ public sealed class ReplicatedLedgerCliTests(LedgerCliFiles files) : IClassFixtu
         }
     }
 
-    private void StartNode(string name, string store)
+    private Process StartNode(string name, string store)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[]
@@ -135,6 +174,7 @@ public sealed class ReplicatedLedgerCliTests(LedgerCliFiles files) : IClassFixtu
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _nodes.Add((process, log));
+        return process;
 
         void Append(string? line)
         {
