@@ -1,0 +1,59 @@
+using GreenTrace.Core;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Ledger.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GreenTrace.Api;
+
+/// <summary>Builds the API application: options, the read model, OpenAPI and the endpoints.</summary>
+public static class ApiHost
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>Media types a signed entry may be posted as: the bytes are one COSE_Sign1 message either way.</summary>
+    public static readonly string[] EntryMediaTypes = ["application/cose", "application/greentrace-entry+cbor"];
+
+    public static WebApplication Build(ApiOptions options, string[]? urls = null, string[]? args = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.UseUrls(urls is { Length: > 0 } ? urls : [DefaultUrl]);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(sp => LedgerReadModel.Open(sp.GetRequiredService<IOptions<ApiOptions>>()));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        var app = builder.Build();
+        // Open the store now: a bad spec or trust file should stop startup, not the first request.
+        app.Services.GetRequiredService<LedgerReadModel>();
+        app.MapOpenApi();
+        ApiEndpoints.Map(app);
+        return app;
+    }
+
+    /// <summary>The HTTP status of a ledger refusal: malformed is the client's syntax, conflicts are state, the rest is semantics.</summary>
+    public static int StatusOf(string code) => code switch
+    {
+        LedgerReasons.EntryMalformed => StatusCodes.Status400BadRequest,
+        LedgerReasons.EntryDuplicate or LedgerReasons.HoldingSpent or LedgerReasons.HoldingClaimed
+            or LedgerReasons.CertificateClaimed or LedgerReasons.CertificateWithdrawn => StatusCodes.Status409Conflict,
+        LedgerReasons.CertificateUnknown or LedgerReasons.HoldingUnknown => StatusCodes.Status404NotFound,
+        _ => StatusCodes.Status422UnprocessableEntity,
+    };
+
+    internal static IResult Problem(int status, string code, string detail) =>
+        Results.Problem(detail: detail, statusCode: status, title: code, extensions: new Dictionary<string, object?> { ["code"] = code });
+
+    internal static IResult Problem(Rejection why, int? status = null) => Problem(status ?? StatusOf(why.Code), why.Code, why.Message);
+
+    internal static bool IsEntryMediaType(string? contentType) =>
+        contentType is not null && EntryMediaTypes.Any(t => contentType.Split(';')[0].Trim().Equals(t, StringComparison.OrdinalIgnoreCase));
+
+    internal static string Base64(byte[] b) => Convert.ToBase64String(b);
+
+    internal static EntryView View(StoredEntry e) => new(e.Index, Hex.Encode(e.EntryId), e.Kind.ToString(), e.Author, e.MeterId,
+        e.CertificateId is null ? null : Hex.Encode(e.CertificateId), Convert.ToBase64String(e.Encoded));
+}

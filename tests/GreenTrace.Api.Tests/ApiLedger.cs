@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using GreenTrace.Core.Certificates;
+using GreenTrace.Core.Checkpoints;
+using GreenTrace.Core.Devices;
+using GreenTrace.Core.Ledger;
+using GreenTrace.Core.Readings;
+using GreenTrace.Ledger;
+using GreenTrace.Ledger.Storage;
+using Microsoft.AspNetCore.Builder;
+
+namespace GreenTrace.Api.Tests;
+
+/// <summary>
+/// One API over its own small ledger: three nodes (quorum 2, the API holds two keys), issuer-a for DE-LU, one meter
+/// owned by Alice, one certificate of four signed readings, archived as the aggregator archives them; the API runs on
+/// real Kestrel on a free loopback port. Keys are made once: making them costs more than the tests.
+/// </summary>
+public sealed class ApiLedger : IAsyncDisposable
+{
+    public const string Origin = "greentrace.test/api";
+    public const string Issuer = "issuer-a";
+    public const string Meter = "meter-01";
+    public const long Hour = 1699999200;
+    public const long MaxRequestBytes = 4096;
+
+    public static readonly ECDsa IssuerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa MeterKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Alice = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Bob = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa Carol = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly NoteSigner Node1 = NoteSigner.Generate("node-1");
+    public static readonly NoteSigner Node2 = NoteSigner.Generate("node-2");
+    public static readonly NoteSigner Node3 = NoteSigner.Generate("node-3");
+
+    private readonly string _directory;
+    private readonly WebApplication _app;
+
+    private ApiLedger(string directory, WebApplication app, GranularCertificate certificate)
+    {
+        _directory = directory;
+        _app = app;
+        Certificate = certificate;
+        var url = app.Urls.Single();
+        Http = new HttpClient { BaseAddress = new Uri(url) };
+    }
+
+    public HttpClient Http { get; }
+
+    public GranularCertificate Certificate { get; }
+
+    public static Membership Genesis { get; } = new(
+        Origin,
+        2,
+        [new("node-1", Node1.Verifier.VerifierKey), new("node-2", Node2.Verifier.VerifierKey), new("node-3", Node3.Verifier.VerifierKey)],
+        [new(Issuer, IssuerKey.ExportSubjectPublicKeyInfo(), ["DE-LU"])]);
+
+    public static NoteVerifier[] NodeVerifiers => [Node1.Verifier, Node2.Verifier, Node3.Verifier];
+
+    public static byte[] Spki(ECDsa key) => key.ExportSubjectPublicKeyInfo();
+
+    /// <summary>A transfer of the certificate's first holding (Alice's) to <paramref name="to"/>, signed by Alice, just after issuance.</summary>
+    public byte[] TransferFromAlice(ECDsa to) =>
+        LedgerEntryCodec.SignTransferred(new Transfer(Certificate.Id, Certificate.Id, Spki(to)), Alice, Certificate.IssuedAt + 60);
+
+    public static async Task<ApiLedger> StartAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "greentrace-api-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        var trustFile = Path.Combine(directory, "genesis.json");
+        await File.WriteAllTextAsync(trustFile, Genesis.ToJson());
+        // One key in the `ledger init` file format, one as a bare key string: the API reads both.
+        var key1 = Path.Combine(directory, "node-1.key");
+        await File.WriteAllTextAsync(key1, $$"""{"name":"node-1","checkpointKey":"{{Node1.PrivateKeyString}}"}""");
+        var key2 = Path.Combine(directory, "node-2.key");
+        await File.WriteAllTextAsync(key2, Node2.PrivateKeyString);
+
+        var device = new DeviceInfo(Meter, Spki(MeterKey), EnergyDirection.Generation, "solar", "photovoltaic", 10_000, "DE-LU", "DE", 52_520_008, 13_404_954);
+        var readings = Enumerable.Range(0, 4)
+            .Select(i => ReadingCodec.Decode(ReadingCodec.Sign(
+                new Reading(Meter, (ulong)i + 1, Hour + (i * 900), Hour + ((i + 1) * 900), 250, 100_000 + (250 * ((ulong)i + 1)), EnergyDirection.Generation, ReadingQuality.Measured),
+                MeterKey)).Value)
+            .ToList();
+        var issued = HourlyAggregation.Issue(device, readings, 0, new IssuanceTerms(Issuer, Hour + 3660, IssuanceTerms.DefaultValiditySeconds));
+        Assert.True(issued.IsOk, issued.ToString());
+        var certificate = issued.Value.Certificate;
+        var certificateEntry = LedgerEntryCodec.SignCertificateIssued(certificate, Issuer, IssuerKey);
+
+        var store = "sqlite:" + Path.Combine(directory, "ledger.db");
+        using (var trust = new TrustedKeys(Genesis))
+        using (var node = new LedgerNode(LedgerStores.Open(store), trust, Node3))
+        {
+            var outcomes = node.Submit([LedgerEntryCodec.SignDeviceRegistered(device, Issuer, IssuerKey, Hour - 86400, Spki(Alice)), certificateEntry]);
+            Assert.All(outcomes, o => Assert.True(o.Accepted, o.Rejection?.ToString()));
+        }
+        var archivePath = Path.Combine(directory, "archive.db");
+        using (var archive = new SqliteReadingArchive(archivePath))
+            archive.Store(certificate, issued.Value.Readings, certificateEntry);
+
+        var options = new ApiOptions { Store = store, TrustFile = trustFile, ArchivePath = archivePath, MaxRequestBytes = MaxRequestBytes };
+        options.NodeKeyFiles.Add(key1);
+        options.NodeKeyFiles.Add(key2);
+        var app = ApiHost.Build(options, ["http://127.0.0.1:0"]);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return new ApiLedger(directory, app, certificate);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
