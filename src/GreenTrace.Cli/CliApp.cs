@@ -42,6 +42,7 @@ public static class CliApp
         root.Subcommands.Add(KafkaCommand.Create(console));
         root.Subcommands.Add(LedgerCommand.Create(console));
         root.Subcommands.Add(LedgerBenchCommand.Create(console));
+        root.Subcommands.Add(ApiCommand.Create(console));
         return root;
     }
 

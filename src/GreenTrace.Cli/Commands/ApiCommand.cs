@@ -1,0 +1,78 @@
+using System.CommandLine;
+using GreenTrace.Api;
+using GreenTrace.Cli.Ledger;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace GreenTrace.Cli.Commands;
+
+/// <summary>
+/// <c>greentrace api</c>: the buyers' HTTP API (docs/api.md) over a ledger store, with an embedded node that judges
+/// submitted owner entries. Entries go straight to the store; the replicated path (--kafka) is not offered yet.
+/// </summary>
+public static class ApiCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var store = new Option<string?>("--store") { Description = $"Ledger store: a path, sqlite:PATH or postgres:... (default ${LedgerTargetOptions.StoreVariable})" };
+        var trust = new Option<FileInfo>("--trust") { Description = "The genesis membership (genesis.json from `ledger init`)", Required = true };
+        var nodeKeys = new Option<FileInfo[]>("--node-key")
+        {
+            Description = "A node's key file; the first runs the embedded node, all of them cosign each new checkpoint (repeat up to the quorum)",
+            Required = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var archive = new Option<FileInfo?>("--archive") { Description = "The aggregator's reading archive (archive.db): needed for proof bundles" };
+        var urls = new Option<string[]>("--urls") { Description = $"Where to listen (default {ApiHost.DefaultUrl}; loopback unless you say otherwise)" };
+        var maxBytes = new Option<long?>("--max-request-bytes") { Description = "Largest accepted request body (default 65536)" };
+        var command = new Command("api", "Serve the buyers' HTTP API: certificates, entries, checkpoints, consistency and proof bundles; accepts signed owner entries.")
+        {
+            store, trust, nodeKeys, archive, urls, maxBytes,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var options = new ApiOptions
+            {
+                Store = parse.GetValue(store) ?? LedgerTargetOptions.StoreFromEnvironment() ?? "",
+                TrustFile = parse.GetValue(trust)!.FullName,
+                ArchivePath = parse.GetValue(archive)?.FullName,
+            };
+            if (parse.GetValue(maxBytes) is { } max)
+                options.MaxRequestBytes = max;
+            foreach (var k in parse.GetValue(nodeKeys) ?? [])
+                options.NodeKeyFiles.Add(k.FullName);
+            if (options.Store.Length == 0)
+            {
+                await console.Error.WriteLineAsync($"error: say which ledger to serve: --store SPEC (or ${LedgerTargetOptions.StoreVariable})").ConfigureAwait(false);
+                return ExitCodes.Unusable;
+            }
+            WebApplication app;
+            try
+            {
+                app = ApiHost.Build(options, parse.GetValue(urls));
+                await app.StartAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidDataException
+                or InvalidOperationException or ArgumentException or System.Data.Common.DbException)
+            {
+                await console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.Unusable;
+            }
+            await using (app.ConfigureAwait(false))
+            {
+                // Tests and scripts read the bound address from here (port 0 picks a free one).
+                foreach (var url in app.Urls)
+                    await console.Error.WriteLineAsync($"listening on {url}").ConfigureAwait(false);
+                try
+                {
+                    await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
