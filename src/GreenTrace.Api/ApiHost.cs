@@ -21,7 +21,9 @@ public static class ApiHost
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(urls is { Length: > 0 } ? urls : [DefaultUrl]);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        // The entry handler enforces MaxRequestBytes itself so that every 413 carries its code; Kestrel's own limit is a
+        // backstop set above it, because a request that hits Kestrel's limit is cut off without the handler's answer.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (2 * options.MaxRequestBytes) + (64 * 1024));
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(sp => LedgerReadModel.Open(sp.GetRequiredService<IOptions<ApiOptions>>()));
         builder.Services.AddProblemDetails();

@@ -112,6 +112,17 @@ public sealed class ApiTests
         using var again = await PostAsync(api, api.TransferFromAlice(ApiLedger.Carol));
         await ExpectProblemAsync(again, HttpStatusCode.Conflict, LedgerReasons.HoldingSpent);
         Assert.Equal(3, (await CheckpointAsync(api)).Size);
+
+        // Bob claims what he now holds: final, and the certificate says so.
+        var bobsHolding = Convert.FromHexString(live.Id);
+        var claim = LedgerEntryCodec.SignClaimed(
+            new Claim(api.Certificate.Id, bobsHolding, "bob-factory", ApiLedger.Hour, ApiLedger.Hour + 3600), ApiLedger.Bob, api.Certificate.IssuedAt + 120);
+        using var claimed = await PostAsync(api, claim);
+        Assert.Equal(HttpStatusCode.Created, claimed.StatusCode);
+        var final = await api.Http.GetFromJsonAsync<CertificateDetail>($"/api/certificates/{api.Certificate.IdHex}", Json, Ct);
+        Assert.Equal(api.Certificate.FaceValueWh, final!.ClaimedWh);
+        Assert.Equal(0UL, final.LiveWh);
+        Assert.Empty(await CertificatesAsync(api, $"owner={bobId}"));
     }
 
     [Fact]
@@ -126,6 +137,18 @@ public sealed class ApiTests
         await ExpectProblemAsync(await PostAsync(api, [0xde, 0xad, 0xbe, 0xef]), HttpStatusCode.BadRequest, LedgerReasons.EntryMalformed);
         await ExpectProblemAsync(await PostAsync(api, api.TransferFromAlice(ApiLedger.Bob), "application/json"), HttpStatusCode.UnsupportedMediaType, "media-type");
         await ExpectProblemAsync(await PostAsync(api, new byte[ApiLedger.MaxRequestBytes + 1]), HttpStatusCode.RequestEntityTooLarge, "request-too-large");
+        // Without a Content-Length (chunked) the limit holds while reading.
+        using (var chunked = new StreamContent(new MemoryStream(new byte[ApiLedger.MaxRequestBytes * 3])))
+        {
+            chunked.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
+            chunked.Headers.ContentLength = null;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/entries") { Content = chunked };
+            request.Headers.TransferEncodingChunked = true;
+            await ExpectProblemAsync(await api.Http.SendAsync(request, Ct), HttpStatusCode.RequestEntityTooLarge, "request-too-large");
+        }
+        // Issuer entries have their own path onto the ledger; over HTTP only owners write.
+        var issuerEntry = LedgerEntryCodec.SignWithdrawn(new Withdrawal(api.Certificate.Id, "test"), ApiLedger.Issuer, ApiLedger.IssuerKey, api.Certificate.IssuedAt + 60);
+        await ExpectProblemAsync(await PostAsync(api, issuerEntry), HttpStatusCode.Forbidden, "entry-kind");
 
         // None of them reached the log; the good entry still goes in afterwards.
         Assert.Equal(2, (await CheckpointAsync(api)).Size);
