@@ -1,10 +1,8 @@
 namespace GreenTrace.Api;
 
-/// <summary>What `greentrace api` is pointed at; bound from the "Api" configuration section or set by the CLI.</summary>
+/// <summary>What the API is pointed at: set by `greentrace api` from its options, or by any host calling ApiHost.Build.</summary>
 public sealed class ApiOptions
 {
-    public const string Section = "Api";
-
     /// <summary>Ledger store spec: a path, sqlite:PATH or postgres:Host=..;... (see LedgerStores.Open).</summary>
     public string Store { get; set; } = "";
 

@@ -35,8 +35,9 @@ public sealed class ApiLedger : IAsyncDisposable
     private readonly string _directory;
     private readonly WebApplication _app;
 
-    private ApiLedger(string directory, WebApplication app, GranularCertificate certificate)
+    private ApiLedger(string directory, WebApplication app, GranularCertificate certificate, string store)
     {
+        Store = store;
         _directory = directory;
         _app = app;
         Certificate = certificate;
@@ -47,6 +48,9 @@ public sealed class ApiLedger : IAsyncDisposable
     public HttpClient Http { get; }
 
     public GranularCertificate Certificate { get; }
+
+    /// <summary>The store spec the API serves, for a second writer.</summary>
+    public string Store { get; }
 
     public static Membership Genesis { get; } = new(
         Origin,
@@ -101,7 +105,7 @@ public sealed class ApiLedger : IAsyncDisposable
         options.NodeKeyFiles.Add(key2);
         var app = ApiHost.Build(options, ["http://127.0.0.1:0"]);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        return new ApiLedger(directory, app, certificate);
+        return new ApiLedger(directory, app, certificate, store);
     }
 
     public async ValueTask DisposeAsync()

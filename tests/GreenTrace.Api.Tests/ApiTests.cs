@@ -6,6 +6,8 @@ using GreenTrace.Core.Checkpoints;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Merkle;
 using GreenTrace.Core.Proofs;
+using GreenTrace.Ledger;
+using GreenTrace.Ledger.Storage;
 
 namespace GreenTrace.Api.Tests;
 
@@ -154,6 +156,26 @@ public sealed class ApiTests
         Assert.Equal(2, (await CheckpointAsync(api)).Size);
         using var good = await PostAsync(api, api.TransferFromAlice(ApiLedger.Bob));
         Assert.Equal(HttpStatusCode.Created, good.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnEntryAnotherWriterAppendedIsServedAndJudgedAgainst()
+    {
+        await using var api = await ApiLedger.StartAsync();
+        using (var trust = new TrustedKeys(ApiLedger.Genesis))
+        using (var other = new LedgerNode(LedgerStores.Open(api.Store), trust, ApiLedger.Node3))
+        {
+            var outcome = other.Submit(api.TransferFromAlice(ApiLedger.Carol));
+            Assert.True(outcome.Accepted, outcome.Rejection?.ToString());
+        }
+
+        var carolId = LedgerEntry.OwnerId(ApiLedger.Spki(ApiLedger.Carol));
+        Assert.Single(await CertificatesAsync(api, $"owner={carolId}"));
+        var detail = await api.Http.GetFromJsonAsync<CertificateDetail>($"/api/certificates/{api.Certificate.IdHex}", Json, Ct);
+        Assert.Equal(carolId, Assert.Single(detail!.Holdings, h => h.Status == nameof(HoldingStatus.Live)).Owner);
+
+        // Alice's holding went to Carol behind the API's back: giving it to Bob now is a double spend.
+        await ExpectProblemAsync(await PostAsync(api, api.TransferFromAlice(ApiLedger.Bob)), HttpStatusCode.Conflict, LedgerReasons.HoldingSpent);
     }
 
     private static async Task<Checkpoint> CheckpointAsync(ApiLedger api)
