@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace GreenTrace.Cli.Aggregator;
 
@@ -33,12 +32,7 @@ public static class AggregatorHost
         s.AddSingleton<AggregatorService>();
         s.AddHostedService(sp => sp.GetRequiredService<AggregatorService>());
         s.AddHostedService<AggregatorStatusReporter>();
-        s.AddOpenTelemetry().WithMetrics(m =>
-        {
-            m.AddMeter(AggregatorStats.Meter.Name);
-            if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
-                m.AddConsoleExporter();
-        });
+        CliHost.AddMetrics(s, configuration, AggregatorStats.Meter.Name);
         return builder.Build();
     }
 }

@@ -79,12 +79,7 @@ public static class AggregatorCommand
                 var aggregator = host.Services.GetRequiredService<AggregatorService>();
                 try
                 {
-                    await host.StartAsync(ct).ConfigureAwait(false);
-                    await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (ct.IsCancellationRequested)
-                {
-                    await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                    await CliHost.RunUntilStoppedAsync(host, ct).ConfigureAwait(false);
                 }
                 catch (OptionsValidationException e)
                 {

@@ -111,15 +111,7 @@ public static class GatewayCommand
             // RunAsync would dispose the services the summary below reads.
             var gateway = host.Services.GetRequiredService<GatewayService>();
             var store = host.Services.GetRequiredService<SqliteGatewayStore>();
-            try
-            {
-                await host.StartAsync(ct).ConfigureAwait(false);
-                await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            }
+            await CliHost.RunUntilStoppedAsync(host, ct).ConfigureAwait(false);
             var stats = gateway.Stats;
             var totals = store.Totals();
             var forwarder = host.Services.GetService<GreenTrace.Gateway.Forwarding.StreamForwarder>();

@@ -14,7 +14,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace GreenTrace.Cli.Demo;
 
@@ -67,12 +66,7 @@ public static class DemoPipeline
         // Only when TimeSeries:Url (or Enabled) is configured: its own consumer group on the embedded log.
         s.AddTimeSeriesSink(configuration);
 
-        s.AddOpenTelemetry().WithMetrics(m =>
-        {
-            m.AddMeter(GatewayStats.Meter.Name, AggregatorStats.Meter.Name, LedgerNode.Meter.Name, TimeSeries.TimeSeriesMetrics.MeterName);
-            if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
-                m.AddConsoleExporter();
-        });
+        CliHost.AddMetrics(s, configuration, GatewayStats.Meter.Name, AggregatorStats.Meter.Name, LedgerNode.Meter.Name, TimeSeries.TimeSeriesMetrics.MeterName);
         return builder.Build();
     }
 }

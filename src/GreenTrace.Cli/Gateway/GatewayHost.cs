@@ -7,7 +7,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace GreenTrace.Cli.Gateway;
 
@@ -46,12 +45,7 @@ public static class GatewayHost
             s.AddHostedService(sp => sp.GetRequiredService<StreamForwarder>());
         }
 
-        s.AddOpenTelemetry().WithMetrics(m =>
-        {
-            m.AddMeter(GatewayStats.Meter.Name, StreamForwarder.MeterName);
-            if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
-                m.AddConsoleExporter();
-        });
+        CliHost.AddMetrics(s, configuration, GatewayStats.Meter.Name, StreamForwarder.MeterName);
         return builder.Build();
     }
 }

@@ -9,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 
 namespace GreenTrace.Cli.Ledger;
 
@@ -73,12 +72,7 @@ internal static class LedgerNodeCommand
             var service = host.Services.GetRequiredService<LedgerNodeService>();
             try
             {
-                await host.StartAsync(ct).ConfigureAwait(false);
-                await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await CliHost.RunUntilStoppedAsync(host, ct).ConfigureAwait(false);
             }
             catch (OptionsValidationException e)
             {
@@ -103,12 +97,7 @@ internal static class LedgerNodeCommand
         s.AddSingleton<LedgerNodeService>();
         s.AddHostedService(sp => sp.GetRequiredService<LedgerNodeService>());
         s.AddHostedService<LedgerNodeStatusReporter>();
-        s.AddOpenTelemetry().WithMetrics(m =>
-        {
-            m.AddMeter(LedgerNode.Meter.Name);
-            if (configuration.GetValue<bool>("Telemetry:ConsoleExporter"))
-                m.AddConsoleExporter();
-        });
+        CliHost.AddMetrics(s, configuration, LedgerNode.Meter.Name);
         return builder.Build();
     }
 }
