@@ -61,7 +61,7 @@ public sealed class ApiCommandTests(LedgerCliFiles files) : IClassFixture<Ledger
         Assert.StartsWith("error: ", wrongKey.Error, StringComparison.Ordinal);
     }
 
-    private static async Task<string> ListeningUrlAsync(Task<int> run, StringWriter error, TextWriter writerLock)
+    internal static async Task<string> ListeningUrlAsync(Task<int> run, StringWriter error, TextWriter writerLock)
     {
         const string Prefix = "listening on ";
         while (true)
