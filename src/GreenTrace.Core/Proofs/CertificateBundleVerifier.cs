@@ -158,7 +158,7 @@ public static class CertificateBundleVerifier
             previous = leaf.Index;
         }
         steps.Pass(ProofSteps.HistoryEntry, history.Count == 0 ? "no entry about the certificate since its issuance"
-            : $"{history.Count} entries: {string.Join(", ", history.GroupBy(e => e.Kind).Select(g => $"{g.Count()} {g.Key}"))}");
+            : $"{Count(history.Count, "entry", "entries")}: {string.Join(", ", history.GroupBy(e => e.Kind).Select(g => $"{g.Count()} {g.Key}"))}");
 
         // 10: each of them is in the log the checkpoint fixes.
         for (var i = 0; i < bundle.History.Count; i++)
@@ -166,7 +166,7 @@ public static class CertificateBundleVerifier
             if (LedgerAnchors.CheckInclusion(bundle.History[i], checkpoint) is { } why)
                 return Fail(ProofSteps.HistoryInclusion, $"history {i}: {why}");
         }
-        steps.Pass(ProofSteps.HistoryInclusion, bundle.History.Count == 0 ? "nothing to prove" : $"log entries {string.Join(", ", bundle.History.Select(h => h.Index))} of {checkpoint.Size}");
+        steps.Pass(ProofSteps.HistoryInclusion, bundle.History.Count == 0 ? "nothing to prove" : $"{(bundle.History.Count == 1 ? "log entry" : "log entries")} {string.Join(", ", bundle.History.Select(h => h.Index))} of {checkpoint.Size}");
 
         // 11: replayed from the first holding, every entry spends what its signer held.
         var firstOwner = anchors.DeviceEntry!.DeviceOwner ?? trust.Membership.Issuers.First(i => i.Id == certificate.IssuingBody).PublicKey;
@@ -175,9 +175,11 @@ public static class CertificateBundleVerifier
             return Fail(ProofSteps.Ownership, broken, replay.Result);
         var o = replay.Result;
         steps.Pass(ProofSteps.Ownership,
-            $"{history.Count} entries replayed: {o.LiveWh} Wh live in {o.Holdings.Count(h => h.IsLive)} holding(s), {o.ClaimedWh} Wh claimed, {o.WithdrawnWh} Wh withdrawn");
+            $"{Count(history.Count, "entry", "entries")} replayed: {o.LiveWh} Wh live in {Count(o.Holdings.Count(h => h.IsLive), "holding", "holdings")}, {o.ClaimedWh} Wh claimed, {o.WithdrawnWh} Wh withdrawn");
         return new CertificateVerificationReport(steps.Steps, certificate, device, checkpoint, readings, o);
     }
+
+    private static string Count(int n, string one, string many) => $"{n} {(n == 1 ? one : many)}";
 
     private static readonly EntryKind[] HistoryKinds = [EntryKind.Transferred, EntryKind.Split, EntryKind.Claimed, EntryKind.Withdrawn];
 
