@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Proofs;
+using GreenTrace.Ledger;
+using GreenTrace.Ledger.Storage;
 
 namespace GreenTrace.Api.Tests;
 
@@ -50,6 +52,22 @@ public sealed class BundleApiTests
         Assert.True(readingReport.IsValid, readingReport.FirstFailure?.ToString());
         Assert.Equal(2UL, readingReport.Reading!.Sequence);
         Assert.Equal(after.Bundle.Checkpoint, reading.Checkpoint);
+    }
+
+    [Fact]
+    public async Task AnEntryBeyondTheLatestQuorumCheckpointWaitsForTheNextOne()
+    {
+        await using var api = await ApiLedger.StartAsync();
+        using var trust = new TrustedKeys(ApiLedger.Genesis);
+        // Another writer appends a transfer; nobody cosigns the larger log, so the latest quorum checkpoint stays at 2.
+        using (var other = new LedgerNode(LedgerStores.Open(api.Store), trust, ApiLedger.Node3))
+            Assert.True(other.Submit(api.TransferFromAlice(ApiLedger.Carol)).Accepted);
+
+        var (bundle, report) = await VerifiedCertificateBundleAsync(api, trust);
+
+        Assert.Equal(2, report.Checkpoint!.Size);
+        Assert.Empty(bundle.History);
+        Assert.Equal(LedgerEntry.OwnerId(ApiLedger.Spki(ApiLedger.Alice)), Assert.Single(report.Ownership!.Holdings).Owner);
     }
 
     [Fact]

@@ -27,7 +27,7 @@ public static class OwnerCommands
         {
             Description = "Holding id (hex); default: your one live holding of the certificate, looked up on the API",
         };
-        var api = new Option<string>("--api") { Description = $"The buyers' API (default {ApiHost.DefaultUrl})", DefaultValueFactory = _ => ApiHost.DefaultUrl };
+        var api = new Option<string>("--api") { Description = "The buyers' API (`greentrace api`)", DefaultValueFactory = _ => ApiHost.DefaultUrl };
         var command = new Command(kind.Name,
             $"{kind.Description} Signed with your owner key and submitted to the API; exit 0 accepted, 1 refused (with the ledger's reason code), 2 unusable input or no answer. {prints}")
         {
