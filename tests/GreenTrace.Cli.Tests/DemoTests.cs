@@ -102,10 +102,19 @@ public sealed class DemoTests(DemoFixture demo) : IClassFixture<DemoFixture>
         Assert.Equal(new Api.MatchingTotalsView(expected.ConsumptionWh, expected.ClaimedWh, expected.MatchedWh, expected.Score), matching!.Totals);
         Assert.Equal(R.Market.Claims, matching.Claims.Count);
 
+        // The buyer's checks: a reading bundle downloaded to a file, and the whole certificate with its chain of owners fetched by `verify` itself.
+        var trust = Path.Combine(demo.Directory, "data", DemoLayout.Genesis);
         var bundle = Path.Combine(demo.Directory, "downloaded-bundle.json");
         await File.WriteAllTextAsync(bundle, await http.GetStringAsync($"/api/certificates/{R.CertificateId}/bundle?reading=0", ct), ct);
-        var verify = await CliRunner.RunAsync(null, "verify", bundle, "--trust", Path.Combine(demo.Directory, "data", DemoLayout.Genesis));
+        var verify = await CliRunner.RunAsync(null, "verify", bundle, "--trust", trust);
         Assert.True(verify.ExitCode == 0, verify.Out + verify.Error);
+        var certificate = await CliRunner.RunAsync(null, "verify", $"{url}/api/certificates/{R.CertificateId}/bundle", "--trust", trust, "--json");
+        Assert.True(certificate.ExitCode == 0, certificate.Out + certificate.Error);
+        using (var report = JsonDocument.Parse(certificate.Out))
+        {
+            var claims = report.RootElement.GetProperty("ownership").GetProperty("claims");
+            Assert.Contains(claims.EnumerateArray(), c => c.GetProperty("beneficiary").GetString() == DemoMarket.Beneficiary && c.GetProperty("claimant").GetString() == R.BuyerOwnerId);
+        }
 
         await cts.CancelAsync();
         Assert.Equal(ExitCodes.Ok, await run);

@@ -51,7 +51,7 @@ internal static class DemoSummary
         console.MarkupLine($"Trust:  [blue]{Markup.Escape(r.TrustPath)}[/]");
         console.MarkupLine($"Check it yourself: [bold]greentrace verify {Markup.Escape(r.BundlePath)} --trust {Markup.Escape(r.TrustPath)}[/]");
         console.MarkupLine($"Explore it: [bold]greentrace api --demo {Markup.Escape(r.DataDirectory)}[/], then open [blue]{ApiHost.DefaultUrl}/[/]");
-        console.MarkupLine($"  certificate {r.CertificateId}: [blue]{ApiHost.DefaultUrl}/api/certificates/{r.CertificateId}/bundle[/]");
+        console.MarkupLine($"  and check the certificate the buyer claimed, all its readings and its chain of owners: [bold]greentrace verify {ApiHost.DefaultUrl}/api/certificates/{r.CertificateId}/bundle --trust {Markup.Escape(Path.Combine(r.DataDirectory, DemoLayout.Genesis))}[/]");
         console.MarkupLine($"  buyer {r.BuyerOwnerId}: [blue]{ApiHost.DefaultUrl}/api/matching?owner={r.BuyerOwnerId}[/]");
     }
 }
