@@ -38,7 +38,7 @@ public sealed class LedgerNode : IDisposable
 
     private readonly ILedgerStore _store;
     private readonly Membership _genesis;
-    private readonly NoteSigner _signer;
+    private readonly NoteSigner? _signer;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, long> _rejections = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -52,17 +52,28 @@ public sealed class LedgerNode : IDisposable
 
     /// <param name="trust">The genesis membership; later ones come from membership changes on the log.</param>
     public LedgerNode(ILedgerStore store, TrustedKeys trust, NoteSigner signer, TimeProvider? time = null)
+        : this(store, trust, signer ?? throw new ArgumentNullException(nameof(signer)), time, reader: false)
+    {
+    }
+
+    private LedgerNode(ILedgerStore store, TrustedKeys trust, NoteSigner? signer, TimeProvider? time, bool reader)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         ArgumentNullException.ThrowIfNull(trust);
         _genesis = trust.Membership;
-        _signer = signer ?? throw new ArgumentNullException(nameof(signer));
+        _signer = signer;
         _time = time ?? TimeProvider.System;
-        if (!trust.Nodes.Any(n => n.Name == signer.Name && n.KeyId == signer.KeyId))
-            throw new ArgumentException($"node key '{signer.Name}' is not a ledger node of the membership", nameof(signer));
+        if (!reader && !trust.Nodes.Any(n => n.Name == signer!.Name && n.KeyId == signer.KeyId))
+            throw new ArgumentException($"node key '{signer!.Name}' is not a ledger node of the membership", nameof(signer));
         _state = new LedgerState(_genesis);
         CatchUp();
     }
+
+    /// <summary>
+    /// A node that follows a store another process writes (a replicated node's): it replays and answers from the log,
+    /// holds no key and never signs, so it cannot cosign a checkpoint. Only <see cref="CatchUp"/> moves it forward.
+    /// </summary>
+    public static LedgerNode Reader(ILedgerStore store, TrustedKeys trust, TimeProvider? time = null) => new(store, trust, null, time, reader: true);
 
     public string Origin => _genesis.Origin;
 
@@ -311,7 +322,7 @@ public sealed class LedgerNode : IDisposable
     }
 
     /// <summary>This node's checkpoint key; only its <see cref="Checkpoints.CheckpointCosigner"/> signs with it.</summary>
-    internal NoteSigner Signer => _signer;
+    internal NoteSigner Signer => _signer ?? throw new InvalidOperationException("a reader node holds no key: it signs nothing");
 
     /// <summary>How many distinct node signatures make a checkpoint count (the k of the membership in force now).</summary>
     public int Quorum => Trust.Membership.Quorum;

@@ -13,6 +13,9 @@ public sealed record StoredEntry(long Index, byte[] EntryId, EntryKind Kind, str
 /// A checkpoint of the log. <see cref="SignatureCount"/> is how many trusted node signatures <see cref="Note"/>
 /// carries; the node counts them before saving, the store only compares the numbers.
 /// </summary>
+/// <summary>A refusal as the node recorded it: the entry's id (SHA-256 of the bytes submitted) and the ledger's reason.</summary>
+public sealed record StoredRejection(byte[] EntryId, string Code, string Message, long At);
+
 public sealed record StoredCheckpoint(long Size, byte[] Root, string Note, long SignedAt, int SignatureCount = 1);
 
 /// <summary>
@@ -69,4 +72,10 @@ public interface ILedgerStore : IDisposable
     IReadOnlyList<StoredCheckpoint> Checkpoints();
 
     void RecordRejection(ReadOnlySpan<byte> entryId, string code, string message, long at);
+
+    /// <summary>The entry with this id (SHA-256 of its bytes), if the log holds it.</summary>
+    StoredEntry? FindEntry(ReadOnlySpan<byte> entryId);
+
+    /// <summary>Every refusal recorded for this entry id, oldest first: how a submitter learns the verdict of a node it does not run.</summary>
+    IReadOnlyList<StoredRejection> FindRejections(ReadOnlySpan<byte> entryId);
 }

@@ -227,6 +227,22 @@ public sealed class PostgresLedgerStore : ILedgerStore
         return QueryCheckpoints(conn, null, "ORDER BY size");
     }
 
+    public StoredEntry? FindEntry(ReadOnlySpan<byte> entryId) => Select("WHERE entry_id = $1", entryId.ToArray()).FirstOrDefault();
+
+    public IReadOnlyList<StoredRejection> FindRejections(ReadOnlySpan<byte> entryId)
+    {
+        using var conn = _source.OpenConnection();
+        using var cmd = new NpgsqlCommand($"SELECT entry_id, code, message, received_at FROM {_rejections} WHERE entry_id = $1 ORDER BY id", conn)
+        {
+            Parameters = { new NpgsqlParameter<byte[]> { TypedValue = entryId.ToArray() } },
+        };
+        using var r = cmd.ExecuteReader();
+        var list = new List<StoredRejection>();
+        while (r.Read())
+            list.Add(new StoredRejection(r.GetFieldValue<byte[]>(0), r.GetString(1), r.GetString(2), r.GetInt64(3)));
+        return list;
+    }
+
     public void RecordRejection(ReadOnlySpan<byte> entryId, string code, string message, long at)
     {
         using var conn = _source.OpenConnection();
@@ -308,6 +324,7 @@ public sealed class PostgresLedgerStore : ILedgerStore
                 message     text   NOT NULL,
                 received_at bigint NOT NULL
             );
+            CREATE INDEX IF NOT EXISTS rejections_entry ON {_rejections} (entry_id);
             """, conn, tx);
         cmd.ExecuteNonQuery();
         tx.Commit();

@@ -44,6 +44,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             message     TEXT    NOT NULL,
             received_at INTEGER NOT NULL
         );
+        CREATE INDEX IF NOT EXISTS rejections_entry ON rejections(entry_id);
         """;
 
     private readonly SqliteConnection _db;
@@ -180,6 +181,23 @@ public sealed class SqliteLedgerStore : ILedgerStore
     public IReadOnlyList<StoredEntry> FindByCertificate(ReadOnlySpan<byte> certificateId) => Select("WHERE certificate_id = $v ORDER BY idx", certificateId.ToArray());
 
     public IReadOnlyList<StoredEntry> FindByMeter(string meterId) => Select("WHERE meter_id = $v ORDER BY idx", meterId);
+
+    public StoredEntry? FindEntry(ReadOnlySpan<byte> entryId) => Select("WHERE entry_id = $v", entryId.ToArray()).FirstOrDefault();
+
+    public IReadOnlyList<StoredRejection> FindRejections(ReadOnlySpan<byte> entryId)
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT entry_id, code, message, received_at FROM rejections WHERE entry_id = $e ORDER BY id";
+            cmd.Parameters.AddWithValue("$e", entryId.ToArray());
+            using var r = cmd.ExecuteReader();
+            var list = new List<StoredRejection>();
+            while (r.Read())
+                list.Add(new StoredRejection((byte[])r[0], r.GetString(1), r.GetString(2), r.GetInt64(3)));
+            return list;
+        }
+    }
 
     public void SaveCheckpoint(StoredCheckpoint checkpoint)
     {

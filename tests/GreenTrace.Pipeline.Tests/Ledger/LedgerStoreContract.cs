@@ -315,6 +315,22 @@ public abstract class LedgerStoreContract : IDisposable
             [(Convert.ToHexString(ids[0]), "signature-invalid", "bad signature", 10L), (Convert.ToHexString(ids[1]), "entry-malformed", "not CBOR", 11L), (Convert.ToHexString(ids[0]), "signature-invalid", "bad signature again", 12L)],
             Rejections().Select(r => (Convert.ToHexString(r.EntryId), r.Code, r.Message, r.At)));
         Assert.Equal(0, store.Count); // a rejection is not an entry
+        // What a submitter that runs no node looks up: the verdicts on its own entry, oldest first.
+        Assert.Equal([("bad signature", 10L), ("bad signature again", 12L)], store.FindRejections(ids[0]).Select(r => (r.Message, r.At)));
+        Assert.All(store.FindRejections(ids[0]), r => Assert.Equal(ids[0], r.EntryId));
+        Assert.Empty(store.FindRejections(RandomNumberGenerator.GetBytes(32)));
+    }
+
+    [Fact]
+    public void AnEntryIsFoundByItsId()
+    {
+        var store = Open();
+        var entries = Entries(0, 3);
+        store.Append(entries);
+
+        Assert.Equal(entries[1].Encoded, store.FindEntry(entries[1].EntryId)!.Encoded);
+        Assert.Equal(1, store.FindEntry(entries[1].EntryId)!.Index);
+        Assert.Null(store.FindEntry(RandomNumberGenerator.GetBytes(32)));
     }
 
     [Theory]
