@@ -145,10 +145,10 @@ internal static class ApiEndpoints
     private static IResult TooLarge(long max) =>
         ApiHost.Problem(StatusCodes.Status413PayloadTooLarge, "request-too-large", $"the body is over {max} bytes");
 
-    private static IResult BadId(string id) =>
+    internal static IResult BadId(string id) =>
         ApiHost.Problem(StatusCodes.Status400BadRequest, "certificate-id-invalid", $"'{id}' is not a 32-byte hex certificate id");
 
-    private static byte[]? ParseId(string hex)
+    internal static byte[]? ParseId(string hex)
     {
         if (hex.Length != 64)
             return null;
@@ -162,7 +162,7 @@ internal static class ApiEndpoints
         }
     }
 
-    private static CertificateSummary Summary(GranularCertificate c, long entryIndex) => new(
+    internal static CertificateSummary Summary(GranularCertificate c, long entryIndex) => new(
         c.IdHex, c.MeterId, c.PeriodStart, c.PeriodEnd, c.Part, c.FaceValueWh, c.EnergySource, c.Technology, c.GridZone, c.Country,
         c.IssuingBody, c.IssuedAt, c.ExpiresAt, c.ReadingCount, Hex.Encode(c.ReadingRoot), entryIndex);
 }

@@ -22,7 +22,7 @@ public sealed record IndexedCertificate(GranularCertificate Certificate, long En
 /// zone and period; owner ids to keys). Submissions are serialized here so that an entry and the checkpoint
 /// signed after it stay together.
 /// </summary>
-public sealed class LedgerReadModel : IDisposable
+public sealed partial class LedgerReadModel : IDisposable
 {
     private static readonly JsonSerializerOptions KeyFileJson = new() { PropertyNameCaseInsensitive = true };
 
