@@ -152,13 +152,25 @@ public sealed class HourlyAggregator
             return rejection;
         }
         var reading = decoded.Value.Reading;
+        var seqKey = (reading.MeterId, reading.Sequence);
         if (reading.Direction == EnergyDirection.Consumption)
         {
-            // Valid, and kept on the readings stream for hourly matching, but nothing to certify: certificates are for generation.
+            // Nothing to certify (certificates are for generation), but the buyer's hourly matching needs it: archived
+            // with the next commit. A sequence number names one reading here too.
+            var known = state.PendingConsumption.TryGetValue(seqKey, out var pending) ? pending.Reading
+                : _archive.FindConsumption(reading.MeterId, reading.Sequence) is { } stored ? ReadingCodec.Decode(stored).Value.Reading
+                : null;
+            if (known is not null)
+            {
+                if (known != reading)
+                    return Conflict(reading, "an archived consumption reading");
+                Stats.CountDuplicate();
+                return null;
+            }
+            state.PendingConsumption.Add(seqKey, decoded.Value);
             Stats.CountConsumption();
             return null;
         }
-        var seqKey = (reading.MeterId, reading.Sequence);
 
         // A sequence number names one reading forever: seen again with the same content it is a
         // redelivery (skip), with other content a conflict (refuse, never certify both).
@@ -291,9 +303,20 @@ public sealed class HourlyAggregator
         _archive.MarkSubmitted(submission.CertificateId);
     }
 
-    /// <summary>Per partition, the next offset that is safe to commit.</summary>
-    public IReadOnlyList<StreamPosition> CommitPositions() =>
-        _partitions.Where(p => p.Value.LastOffset >= 0).Select(p =>
+    /// <summary>
+    /// Per partition, the next offset that is safe to commit. Consumption readings taken since the last call are
+    /// archived first (one transaction), so no committed offset passes a consumption reading that is not durable.
+    /// </summary>
+    public IReadOnlyList<StreamPosition> CommitPositions()
+    {
+        var consumption = _partitions.Values.SelectMany(s => s.PendingConsumption.Values).ToList();
+        if (consumption.Count > 0)
+        {
+            _archive.StoreConsumption(consumption);
+            foreach (var state in _partitions.Values)
+                state.PendingConsumption.Clear();
+        }
+        return _partitions.Where(p => p.Value.LastOffset >= 0).Select(p =>
         {
             var state = p.Value;
             var oldestOpen = long.MaxValue;
@@ -303,6 +326,7 @@ public sealed class HourlyAggregator
                 oldestOpen = Math.Min(oldestOpen, w.FirstOffset);
             return new StreamPosition(p.Key.Topic, p.Key.Partition, Math.Min(oldestOpen, state.LastOffset + 1));
         }).ToList();
+    }
 
     /// <summary>Partitions handed to another member: their windows are rebuilt there from the committed offset.</summary>
     public void Drop(IEnumerable<TopicPartition> partitions)
@@ -411,6 +435,9 @@ public sealed class HourlyAggregator
 
         /// <summary>Which open window holds each (meter, sequence): a sequence belongs to one reading, whatever its hour.</summary>
         public Dictionary<(string Meter, ulong Sequence), Window> OpenSequences { get; } = [];
+
+        /// <summary>Consumption readings taken but not yet archived (<see cref="CommitPositions"/> archives them).</summary>
+        public Dictionary<(string Meter, ulong Sequence), DecodedReading> PendingConsumption { get; } = [];
 
         public long Watermark { get; set; } = long.MinValue / 2;
 

@@ -15,6 +15,7 @@ internal static class ApiEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api");
+        MatchingEndpoints.Map(api);
 
         api.MapGet("/checkpoint", (LedgerReadModel ledger) =>
             ledger.LatestCheckpoint() is { } c

@@ -253,6 +253,7 @@ public sealed partial class LedgerReadModel : IDisposable
                 _ownerKeys.TryAdd(LedgerEntry.OwnerId(part.Owner), part.Owner);
             if (e.SignerKey is { } signer)
                 _ownerKeys.TryAdd(LedgerEntry.OwnerId(signer), signer);
+            IndexForMatching(e, stored.Index);
         }
         _indexed = size;
     }

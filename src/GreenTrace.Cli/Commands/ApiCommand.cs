@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GreenTrace.Api;
+using GreenTrace.Cli.Demo;
 using GreenTrace.Cli.Ledger;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -15,35 +16,48 @@ public static class ApiCommand
     public static Command Create(CliConsole console)
     {
         var store = new Option<string?>("--store") { Description = $"Ledger store: a path, sqlite:PATH or postgres:... (default ${LedgerTargetOptions.StoreVariable})" };
-        var trust = new Option<FileInfo>("--trust") { Description = "The genesis membership (genesis.json from `ledger init`)", Required = true };
+        var trust = new Option<FileInfo?>("--trust") { Description = "The genesis membership (genesis.json from `ledger init`)" };
         var nodeKeys = new Option<FileInfo[]>("--node-key")
         {
             Description = "A node's key file; the first runs the embedded node, all of them cosign each new checkpoint (repeat up to the quorum)",
-            Required = true,
             AllowMultipleArgumentsPerToken = false,
         };
+        var demo = new Option<DirectoryInfo?>("--demo") { Description = "Serve what `greentrace demo` left in DIR (its ledger, archive, genesis and node key), instead of --store/--trust/--node-key/--archive" };
         var archive = new Option<FileInfo?>("--archive") { Description = "The aggregator's reading archive (archive.db): needed for proof bundles" };
         var urls = new Option<string[]>("--urls") { Description = $"Where to listen (default {ApiHost.DefaultUrl}; loopback unless you say otherwise)" };
         var maxBytes = new Option<long?>("--max-request-bytes") { Description = "Largest accepted request body (default 65536)" };
         var command = new Command("api", "Serve the buyers' HTTP API: certificates, entries, checkpoints, consistency and proof bundles; accepts signed owner entries.")
         {
-            store, trust, nodeKeys, archive, urls, maxBytes,
+            store, trust, nodeKeys, archive, urls, maxBytes, demo,
         };
         command.SetAction(async (parse, ct) =>
         {
             var options = new ApiOptions
             {
                 Store = parse.GetValue(store) ?? LedgerTargetOptions.StoreFromEnvironment() ?? "",
-                TrustFile = parse.GetValue(trust)!.FullName,
+                TrustFile = parse.GetValue(trust)?.FullName ?? "",
                 ArchivePath = parse.GetValue(archive)?.FullName,
             };
             if (parse.GetValue(maxBytes) is { } max)
                 options.MaxRequestBytes = max;
             foreach (var k in parse.GetValue(nodeKeys) ?? [])
                 options.NodeKeyFiles.Add(k.FullName);
-            if (options.Store.Length == 0)
+            if (parse.GetValue(demo) is { } dir)
             {
-                await console.Error.WriteLineAsync($"error: say which ledger to serve: --store SPEC (or ${LedgerTargetOptions.StoreVariable})").ConfigureAwait(false);
+                if (!File.Exists(Path.Combine(dir.FullName, DemoLayout.Ledger)) || !File.Exists(Path.Combine(dir.FullName, DemoLayout.Genesis)))
+                {
+                    await console.Error.WriteLineAsync($"error: {dir.FullName} holds no demo ledger ({DemoLayout.Ledger}, {DemoLayout.Genesis}): run `greentrace demo --data {dir.FullName}` first").ConfigureAwait(false);
+                    return ExitCodes.Unusable;
+                }
+                options.Store = "sqlite:" + Path.Combine(dir.FullName, DemoLayout.Ledger);
+                options.TrustFile = Path.Combine(dir.FullName, DemoLayout.Genesis);
+                options.ArchivePath = Path.Combine(dir.FullName, DemoLayout.Archive);
+                options.NodeKeyFiles.Clear();
+                options.NodeKeyFiles.Add(Path.Combine(dir.FullName, DemoLayout.NodeKey));
+            }
+            if (options.Store.Length == 0 || options.TrustFile.Length == 0 || options.NodeKeyFiles.Count == 0)
+            {
+                await console.Error.WriteLineAsync($"error: say which ledger to serve: --demo DIR, or --store SPEC (or ${LedgerTargetOptions.StoreVariable}) with --trust FILE and --node-key FILE").ConfigureAwait(false);
                 return ExitCodes.Unusable;
             }
             WebApplication app;

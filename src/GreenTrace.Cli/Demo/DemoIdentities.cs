@@ -8,7 +8,8 @@ using GreenTrace.Core.Ledger;
 namespace GreenTrace.Cli.Demo;
 
 /// <summary>
-/// The demo's consortium: one issuing body per grid zone of the fleet and one ledger node. Keys
+/// The demo's consortium and market: one issuing body per grid zone of the fleet, one ledger node, a plant
+/// owner and a buyer. Keys
 /// are made fresh for every run and saved beside the ledger (keys.json) so later tools can use it.
 /// </summary>
 public sealed class DemoIdentities : IDisposable
@@ -20,6 +21,12 @@ public sealed class DemoIdentities : IDisposable
         Node = node;
         NodeGovernanceKey = nodeGovernanceKey;
     }
+
+    /// <summary>The owner of every generation meter: its certificates start with this key.</summary>
+    public ECDsa PlantOwner { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+    /// <summary>The buyer: owns the consumption meters, buys certificates and claims them.</summary>
+    public ECDsa Buyer { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
     public Membership Membership { get; }
 
@@ -59,5 +66,7 @@ public sealed class DemoIdentities : IDisposable
             issuer.Key.Dispose();
         Node.Dispose();
         NodeGovernanceKey.Dispose();
+        PlantOwner.Dispose();
+        Buyer.Dispose();
     }
 }

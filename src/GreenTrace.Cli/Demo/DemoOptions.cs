@@ -14,6 +14,9 @@ public sealed class DemoOptions
 
     public ulong Seed { get; set; } = 42;
 
+    /// <summary>Share of the meters that measure consumption (the buyer's, for hourly matching); the rest are solar and wind.</summary>
+    public double ConsumptionShare { get; set; } = 0.1;
+
     /// <summary>Rate of each injected fault kind, so the refusal paths show in the summary. 0 turns faults off.</summary>
     public double FaultRate { get; set; } = 0.005;
 

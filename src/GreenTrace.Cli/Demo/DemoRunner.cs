@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using GreenTrace.Aggregator;
+using GreenTrace.Cli.Ledger;
 using GreenTrace.Core;
 using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Devices;
@@ -37,6 +38,7 @@ public sealed record DemoResult(
     long SupplementaryCertificates,
     long CertifiedReadings,
     long CertifiedWh,
+    long ConsumptionReadings,
     long LedgerSize,
     long LedgerRejected,
     string CheckpointRoot,
@@ -44,6 +46,10 @@ public sealed record DemoResult(
     string BundlePath,
     string TrustPath,
     VerificationReport BundleReport,
+    MarketResult Market,
+    string BuyerOwnerId,
+    string CertificateId,
+    string DataDirectory,
     TimeSpan Elapsed)
 {
     public long Rejected => RejectedByReason.Values.Sum();
@@ -54,8 +60,10 @@ public sealed record DemoResult(
 /// <summary>
 /// <c>greentrace demo</c>: a fleet of simulated meters publishes a day of signed readings over
 /// MQTT; the gateway verifies them; the aggregator issues hourly certificates; the ledger records
-/// them and signs a checkpoint; a proof bundle for one reading is written out and verified.
-/// Then the books are balanced: every accepted Wh must be in exactly one certificate.
+/// them and signs a checkpoint; a plant owner sells solar certificates to a buyer hour by hour
+/// and the buyer claims them (<see cref="DemoMarket"/>); a proof bundle for one reading is
+/// written out and verified. Then the books are balanced: every accepted Wh must be in exactly
+/// one certificate, every accepted consumption Wh archived for matching, every trade accepted.
 /// </summary>
 public sealed class DemoRunner
 {
@@ -77,7 +85,7 @@ public sealed class DemoRunner
         var outDir = Path.GetFullPath(_options.OutputDirectory ?? _options.DataDirectory);
         Directory.CreateDirectory(dataDir);
         Directory.CreateDirectory(outDir);
-        var paths = new DemoPipeline.Paths(Path.Combine(dataDir, "ledger.db"), Path.Combine(dataDir, "archive.db"));
+        var paths = new DemoPipeline.Paths(Path.Combine(dataDir, DemoLayout.Ledger), Path.Combine(dataDir, DemoLayout.Archive));
         // Each run starts a new ledger; only our own files are removed.
         foreach (var db in new[] { paths.LedgerDatabase, paths.ArchiveDatabase })
         {
@@ -86,7 +94,7 @@ public sealed class DemoRunner
         }
 
         var firstDay = _options.StartDay ?? DateOnly.FromDateTime(DateTime.UtcNow.Date).AddDays(-_options.Days);
-        using var fleet = Fleet.Generate(new FleetSpec { MeterCount = _options.Meters, Seed = _options.Seed });
+        using var fleet = Fleet.Generate(new FleetSpec { MeterCount = _options.Meters, Seed = _options.Seed, ConsumptionShare = _options.ConsumptionShare });
         fleet.Save(Path.Combine(dataDir, "fleet.json"));
         await File.WriteAllTextAsync(Path.Combine(dataDir, "registry.json"), fleet.RegistryJson(), cancellationToken).ConfigureAwait(false);
         using var devices = new DeviceDirectory(fleet.Registry);
@@ -95,6 +103,11 @@ public sealed class DemoRunner
         await File.WriteAllTextAsync(keysPath, identities.SecretsJson(), cancellationToken).ConfigureAwait(false);
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(keysPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        // The layout `greentrace api --demo DIR` serves: the genesis, the node's key, the owners' keys as `ledger owner-key` writes them.
+        await File.WriteAllTextAsync(Path.Combine(dataDir, DemoLayout.Genesis), identities.Membership.ToJson(), cancellationToken).ConfigureAwait(false);
+        LedgerFiles.WriteNodeKey(Path.Combine(dataDir, DemoLayout.NodeKey), identities.Node, identities.NodeGovernanceKey);
+        WriteOwnerKey(Path.Combine(dataDir, DemoLayout.PlantOwnerKey), identities.PlantOwner);
+        WriteOwnerKey(Path.Combine(dataDir, DemoLayout.BuyerKey), identities.Buyer);
 
         var plan = new RunPlan(new DateTimeOffset(firstDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero), _options.Days * 86400 / fleet.IntervalSeconds, _options.Speed);
         var brokerPort = FreeLoopbackPort();
@@ -118,10 +131,14 @@ public sealed class DemoRunner
             using (var producer = streams.CreateProducer())
             {
                 var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                var plantOwner = identities.PlantOwner.ExportSubjectPublicKeyInfo();
+                var buyer = identities.Buyer.ExportSubjectPublicKeyInfo();
                 foreach (var device in fleet.Registry)
                 {
                     var issuer = identities.IssuersByZone[device.GridZone];
-                    await producer.ProduceAsync(Topics.Ledger, device.MeterId, LedgerEntryCodec.SignDeviceRegistered(device, issuer.IssuerId, issuer.Key, now), ct).ConfigureAwait(false);
+                    // Generation meters' certificates start with the plant owner; consumption meters are the buyer's, for matching.
+                    var owner = device.Direction == Core.Readings.EnergyDirection.Generation ? plantOwner : buyer;
+                    await producer.ProduceAsync(Topics.Ledger, device.MeterId, LedgerEntryCodec.SignDeviceRegistered(device, issuer.IssuerId, issuer.Key, now, owner), ct).ConfigureAwait(false);
                 }
             }
             stage = "waiting for the gateway to subscribe";
@@ -131,6 +148,7 @@ public sealed class DemoRunner
             var faults = _options.FaultRate > 0 ? FaultOptions.Uniform(_options.FaultRate, _options.Seed) : new FaultOptions();
             await using var publisher = new FleetPublisher(fleet, simOptions, faults);
             var expectedReadings = (long)plan.Intervals * fleet.Meters.Count;
+            var market = MarketResult.None;
 
             await ShowProgressAsync(async () =>
             {
@@ -148,6 +166,21 @@ public sealed class DemoRunner
                 stage = "ledger draining";
                 var entries = fleet.Registry.Count + aggregator.Stats.Certificates;
                 await WaitUntil(() => ledger.Consumed >= entries && node.LatestCheckpoint()?.Size == node.Size, ct).ConfigureAwait(false);
+
+                stage = "trading and claiming certificates";
+                var consumptionMeters = fleet.Registry.Where(d => d.Direction == Core.Readings.EnergyDirection.Consumption).Select(d => d.MeterId).ToList();
+                var consumed = consumptionMeters.SelectMany(m => archive.ConsumptionByHour(m, long.MinValue, long.MaxValue))
+                    .GroupBy(h => h.Hour).ToDictionary(g => g.Key, g => g.Sum(h => h.Wh));
+                var issued = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
+                var (trades, result) = DemoMarket.Plan(issued, consumed, identities.PlantOwner, identities.Buyer, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                using (var producer = streams.CreateProducer())
+                {
+                    foreach (var entry in trades)
+                        await producer.ProduceAsync(Topics.Ledger, "market", entry, ct).ConfigureAwait(false);
+                }
+                entries += trades.Count;
+                await WaitUntil(() => ledger.Consumed >= entries && node.LatestCheckpoint()?.Size == node.Size, ct).ConfigureAwait(false);
+                market = result;
             }, publisher.Stats, expectedReadings, gateway.Stats, aggregator.Stats, ledger, ct).ConfigureAwait(false);
 
             stage = "stopping";
@@ -159,14 +192,17 @@ public sealed class DemoRunner
             var faultsInjected = sim.Snapshot().FaultsInjected;
             var reconciliation = Reconcile(gateway.Stats, certificates, archive, aggregator.Stats, devices);
             reconciliation.AddRange(AccountForFaults(faultsInjected, sim.RefusedByBroker, gateway.Stats));
-            var (bundlePath, trustPath, report) = await WriteBundleAsync(node, certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
+            if (ledger.Rejected > 0)
+                reconciliation.Add($"the ledger refused {ledger.Rejected} entries (registrations, certificates or trades)");
+            var (bundlePath, trustPath, report, proven) = await WriteBundleAsync(node, market.ClaimedCertificates.Count > 0 ? certificates.Where(c => market.ClaimedCertificates.Any(id => id.AsSpan().SequenceEqual(c.Id))).ToList() : certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
             var checkpoint = node.LatestCheckpoint()!;
             return new DemoResult(
                 fleet.Meters.Count, plan.Start, plan.Start.AddSeconds((double)plan.Intervals * fleet.IntervalSeconds),
                 sim.ReadingsGenerated, sim.MessagesSent, sim.RefusedByBroker, faultsInjected,
                 gateway.Stats.Accepted, gateway.Stats.Duplicates, gateway.Stats.RejectedByReason, gateway.Stats.AcceptedWh,
-                aggregator.Stats.Certificates, aggregator.Stats.SupplementaryCertificates, aggregator.Stats.ReadingsCertified, aggregator.Stats.WhCertified,
-                node.Size, ledger.Rejected, Convert.ToBase64String(checkpoint.Root), reconciliation, bundlePath, trustPath, report, clock.Elapsed);
+                aggregator.Stats.Certificates, aggregator.Stats.SupplementaryCertificates, aggregator.Stats.ReadingsCertified, aggregator.Stats.WhCertified, aggregator.Stats.Consumption,
+                node.Size, ledger.Rejected, Convert.ToBase64String(checkpoint.Root), reconciliation, bundlePath, trustPath, report,
+                market, LedgerEntry.OwnerId(identities.Buyer.ExportSubjectPublicKeyInfo()), proven.IdHex, dataDir, clock.Elapsed);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -201,6 +237,16 @@ public sealed class DemoRunner
         var archived = archive.TotalsByMeter();
         if (archived.Values.Sum(t => t.Readings) != ledgerReadings)
             errors.Add($"the reading archive holds {archived.Values.Sum(t => t.Readings)} readings, the ledger's certificates {ledgerReadings}");
+        // Consumption is not certified but kept for the buyer's hourly matching: every accepted Wh of it archived.
+        var consumption = archive.ConsumptionTotalsByMeter();
+        foreach (var (meter, wh) in gateway.AcceptedWhByMeter.Where(kv => devices.Find(kv.Key)?.Direction == Core.Readings.EnergyDirection.Consumption))
+        {
+            var kept = consumption.GetValueOrDefault(meter).Wh;
+            if (kept != wh)
+                errors.Add($"consumption meter {meter}: {wh} Wh accepted but {kept} Wh archived for matching");
+        }
+        if (consumption.Values.Sum(t => t.Readings) != aggregator.Consumption)
+            errors.Add($"the aggregator took {aggregator.Consumption} consumption readings but the archive holds {consumption.Values.Sum(t => t.Readings)}");
         if (aggregator.Rejected > 0)
             errors.Add($"the aggregator refused {aggregator.Rejected} readings the gateway had accepted");
         return errors;
@@ -235,9 +281,15 @@ public sealed class DemoRunner
         return errors;
     }
 
-    private static async Task<(string Bundle, string Trust, VerificationReport Report)> WriteBundleAsync(LedgerNode node, IReadOnlyList<GranularCertificate> certificates, SqliteReadingArchive archive, Membership membership, string outDir, CancellationToken ct)
+    private static void WriteOwnerKey(string path, System.Security.Cryptography.ECDsa key)
     {
-        // The bundle a buyer would most likely ask for: the sunniest (largest) certificate's largest reading.
+        LedgerFiles.WritePrivate(path, key.ExportPkcs8PrivateKeyPem() + "\n");
+        File.WriteAllText(Path.ChangeExtension(path, ".pub"), key.ExportSubjectPublicKeyInfoPem() + "\n");
+    }
+
+    private static async Task<(string Bundle, string Trust, VerificationReport Report, GranularCertificate Proven)> WriteBundleAsync(LedgerNode node, IReadOnlyList<GranularCertificate> certificates, SqliteReadingArchive archive, Membership membership, string outDir, CancellationToken ct)
+    {
+        // The bundle a buyer would most likely ask for: the sunniest (largest) certificate's largest reading (of those they claimed, when they claimed any).
         var best = certificates.OrderByDescending(c => c.FaceValueWh).ThenBy(c => c.IdHex, StringComparer.Ordinal).FirstOrDefault()
             ?? throw new InvalidOperationException("the ledger holds no certificate to prove");
         var readings = archive.Load(best.Id) ?? throw new InvalidOperationException($"certificate {best.IdHex} has no archived readings");
@@ -255,7 +307,7 @@ public sealed class DemoRunner
         // Verify what was written, as the buyer will: from the files, with nothing but the trusted keys.
         var written = ProofBundle.FromJson(await File.ReadAllTextAsync(bundlePath, ct).ConfigureAwait(false));
         using var trust = new TrustedKeys(Membership.FromJson(await File.ReadAllTextAsync(trustPath, ct).ConfigureAwait(false)));
-        return (bundlePath, trustPath, ProofBundleVerifier.Verify(written.Value, trust));
+        return (bundlePath, trustPath, ProofBundleVerifier.Verify(written.Value, trust), best);
     }
 
     private async Task ShowProgressAsync(Func<Task> work, SimulatorStats sim, long expectedReadings, GatewayStats gateway, AggregatorStats aggregator, LedgerNodeService ledger, CancellationToken ct)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GreenTrace.Api;
 using GreenTrace.Cli.Commands;
 using GreenTrace.FirmwareSim.Faults;
 using Spectre.Console;
@@ -33,6 +34,13 @@ internal static class DemoSummary
         table.AddRow("Ledger entries", $"{N(r.LedgerSize)} ({N(r.LedgerRejected)} refused)");
         table.AddRow("Checkpoint root", r.CheckpointRoot);
         table.AddRow("Books balance (accepted Wh = certified Wh, per meter)", r.ReconciliationErrors.Count == 0 ? "[green]yes[/]" : $"[red]NO ({r.ReconciliationErrors.Count} errors)[/]");
+        if (r.Market.Claims > 0 || r.Market.Matching.Totals.ConsumptionWh > 0)
+        {
+            var m = r.Market.Matching.Totals;
+            table.AddRow("Buyer's consumption (signed readings)", Kwh(m.ConsumptionWh));
+            table.AddRow("Solar certificates traded → claimed", $"{N(r.Market.Transfers)} transfers, {N(r.Market.Splits)} splits → {N(r.Market.Claims)} claims, {Kwh(r.Market.ClaimedWh)}");
+            table.AddRow("[green]Hourly (24/7) matching score[/]", m.Score is { } score ? $"{score:P1} ({Kwh(m.MatchedWh)} matched hour by hour)" : "no consumption");
+        }
         table.AddRow("Proof bundle", r.BundleReport.IsValid ? "[green]valid[/]" : $"[red]INVALID at {Markup.Escape(r.BundleReport.FirstFailure!.Step)}[/]");
         table.AddRow("Elapsed", $"{r.Elapsed.TotalSeconds:0.0} s ({(r.Accepted / Math.Max(r.Elapsed.TotalSeconds, 0.001)).ToString("N0", CultureInfo.InvariantCulture)} readings/s end to end)");
         console.Write(table);
@@ -42,5 +50,8 @@ internal static class DemoSummary
         console.MarkupLine($"Bundle: [blue]{Markup.Escape(r.BundlePath)}[/]");
         console.MarkupLine($"Trust:  [blue]{Markup.Escape(r.TrustPath)}[/]");
         console.MarkupLine($"Check it yourself: [bold]greentrace verify {Markup.Escape(r.BundlePath)} --trust {Markup.Escape(r.TrustPath)}[/]");
+        console.MarkupLine($"Explore it: [bold]greentrace api --demo {Markup.Escape(r.DataDirectory)}[/], then open [blue]{ApiHost.DefaultUrl}/[/]");
+        console.MarkupLine($"  certificate {r.CertificateId}: [blue]{ApiHost.DefaultUrl}/api/certificates/{r.CertificateId}/bundle[/]");
+        console.MarkupLine($"  buyer {r.BuyerOwnerId}: [blue]{ApiHost.DefaultUrl}/api/matching?owner={r.BuyerOwnerId}[/]");
     }
 }

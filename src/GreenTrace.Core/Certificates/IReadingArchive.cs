@@ -40,6 +40,15 @@ public interface IReadingArchive
     /// <summary>The certified reading with this meter and sequence (its COSE bytes), or null.</summary>
     byte[]? FindCertified(string meterId, ulong sequence);
 
+    /// <summary>
+    /// Records consumption readings (never certified, kept for buyers' hourly matching) in one transaction. A reading
+    /// whose (meter, sequence) is already archived is left as it is: the caller checks content with <see cref="FindConsumption"/>.
+    /// </summary>
+    void StoreConsumption(IReadOnlyList<DecodedReading> readings);
+
+    /// <summary>The archived consumption reading with this meter and sequence (its COSE bytes), or null.</summary>
+    byte[]? FindConsumption(string meterId, ulong sequence);
+
     /// <summary>The part number the next certificate for this meter and hour gets (0 if none was issued).</summary>
     int NextPart(string meterId, long hourStart);
 }

@@ -21,6 +21,8 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
     private readonly SqliteCommand _insertCertificate;
     private readonly SqliteCommand _insertReading;
     private readonly SqliteCommand _maxStoredSeq;
+    private readonly SqliteCommand _findConsumption;
+    private readonly SqliteCommand _insertConsumption;
 
     public SqliteReadingArchive(string path)
     {
@@ -57,6 +59,16 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
                 PRIMARY KEY (certificate_id, leaf_index),
                 UNIQUE (meter_id, seq)
             ) WITHOUT ROWID;
+            -- Consumption is never certified; buyers' hourly matching reads it by meter and hour.
+            CREATE TABLE IF NOT EXISTS consumption_readings (
+                meter_id   TEXT    NOT NULL,
+                seq        INTEGER NOT NULL,
+                hour_start INTEGER NOT NULL,
+                wh         INTEGER NOT NULL,
+                cose       BLOB    NOT NULL,
+                PRIMARY KEY (meter_id, seq)
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS consumption_by_hour ON consumption_readings(meter_id, hour_start);
             """;
         cmd.ExecuteNonQuery();
         _findCertified = Prepare("SELECT cose FROM certificate_readings WHERE meter_id = $m AND seq = $s", "$m", "$s");
@@ -68,6 +80,8 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             """, "$c", "$m", "$h", "$p", "$n", "$wh", "$root", "$e", "$seq");
         _insertReading = Prepare("INSERT INTO certificate_readings VALUES ($c, $i, $m, $s, $r)", "$c", "$i", "$m", "$s", "$r");
         _maxStoredSeq = Prepare("SELECT COALESCE(MAX(stored_seq), 0) FROM certificates");
+        _findConsumption = Prepare("SELECT cose FROM consumption_readings WHERE meter_id = $m AND seq = $s", "$m", "$s");
+        _insertConsumption = Prepare("INSERT INTO consumption_readings VALUES ($m, $s, $h, $wh, $r) ON CONFLICT DO NOTHING", "$m", "$s", "$h", "$wh", "$r");
     }
 
     public void Store(GranularCertificate certificate, IReadOnlyList<DecodedReading> readings, ReadOnlyMemory<byte> ledgerEntry)
@@ -233,6 +247,75 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         }
     }
 
+    public void StoreConsumption(IReadOnlyList<DecodedReading> readings)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        if (readings.Count == 0)
+            return;
+        lock (_gate)
+        {
+            using var tx = _db.BeginTransaction(deferred: false);
+            _insertConsumption.Transaction = tx;
+            try
+            {
+                foreach (var d in readings)
+                {
+                    var r = d.Reading;
+                    Bind(_insertConsumption, r.MeterId, unchecked((long)r.Sequence), r.HourStart, checked((long)r.EnergyWh), d.Encoded.ToArray());
+                    _insertConsumption.ExecuteNonQuery();
+                }
+                tx.Commit();
+            }
+            finally
+            {
+                _insertConsumption.Transaction = null;
+            }
+        }
+    }
+
+    public byte[]? FindConsumption(string meterId, ulong sequence)
+    {
+        lock (_gate)
+        {
+            Bind(_findConsumption, meterId, unchecked((long)sequence));
+            return _findConsumption.ExecuteScalar() as byte[];
+        }
+    }
+
+    /// <summary>A consumption meter's Wh and reading count per hour for hours starting in [from, to), in hour order.</summary>
+    public IReadOnlyList<(long Hour, long Wh, int Readings)> ConsumptionByHour(string meterId, long from, long to)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command(null, """
+                SELECT hour_start, SUM(wh), COUNT(*) FROM consumption_readings
+                WHERE meter_id = $m AND hour_start >= $from AND hour_start < $to
+                GROUP BY hour_start ORDER BY hour_start
+                """, "$m", "$from", "$to");
+            Bind(cmd, meterId, from, to);
+            using var r = cmd.ExecuteReader();
+            var hours = new List<(long, long, int)>();
+            while (r.Read())
+                hours.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt32(2)));
+            return hours;
+        }
+    }
+
+    /// <summary>Consumption readings and Wh per meter, for reconciliation.</summary>
+    public IReadOnlyDictionary<string, (long Readings, long Wh)> ConsumptionTotalsByMeter()
+    {
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT meter_id, COUNT(*), SUM(wh) FROM consumption_readings GROUP BY meter_id";
+            using var r = cmd.ExecuteReader();
+            var totals = new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+            while (r.Read())
+                totals[r.GetString(0)] = (r.GetInt64(1), r.GetInt64(2));
+            return totals;
+        }
+    }
+
     public int NextPart(string meterId, long hourStart)
     {
         lock (_gate)
@@ -259,7 +342,7 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
 
     public void Dispose()
     {
-        foreach (var cmd in new[] { _findCertified, _nextPart, _existing, _insertCertificate, _insertReading, _maxStoredSeq })
+        foreach (var cmd in new[] { _findCertified, _nextPart, _existing, _insertCertificate, _insertReading, _maxStoredSeq, _findConsumption, _insertConsumption })
             cmd.Dispose();
         _db.Dispose();
     }

@@ -15,9 +15,12 @@ public sealed class ApiCommandTests(LedgerCliFiles files) : IClassFixture<Ledger
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     [Fact]
-    public async Task TheApiServesAStoreWrittenByTheLedgerCommandsWithAQuorumCheckpoint()
+    public Task TheApiServesAStoreWrittenByTheLedgerCommandsWithAQuorumCheckpoint() =>
+        ServesAStoreWrittenByTheLedgerCommandsAsync(files, "sqlite:" + files.File($"api-{Guid.NewGuid():N}.db"));
+
+    /// <summary>Shared with the PostgreSQL variant: the same files, another store.</summary>
+    internal static async Task ServesAStoreWrittenByTheLedgerCommandsAsync(LedgerCliFiles files, string store)
     {
-        var store = "sqlite:" + files.File($"api-{Guid.NewGuid():N}.db");
         // One node key only: the store's checkpoint has one signature of the two the quorum needs.
         var registered = await CliRunner.RunAsync(null, "ledger", "register", "--issuers", files.File("issuers.json"), "--registry", files.File("registry.json"),
             "--owner", files.File("alice.pub"), "--store", store, "--trust", files.Genesis, "--node-key", files.File("ledger/node-1.key"));
@@ -61,7 +64,7 @@ public sealed class ApiCommandTests(LedgerCliFiles files) : IClassFixture<Ledger
         Assert.StartsWith("error: ", wrongKey.Error, StringComparison.Ordinal);
     }
 
-    private static async Task<string> ListeningUrlAsync(Task<int> run, StringWriter error, TextWriter writerLock)
+    internal static async Task<string> ListeningUrlAsync(Task<int> run, StringWriter error, TextWriter writerLock)
     {
         const string Prefix = "listening on ";
         while (true)

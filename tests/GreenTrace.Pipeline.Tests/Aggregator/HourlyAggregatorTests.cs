@@ -295,6 +295,50 @@ public sealed class HourlyAggregatorTests : IDisposable
     }
 
     [Fact]
+    public async Task ConsumptionReadingsAreArchivedForMatchingBeforeTheirOffsetIsCommittedAndNeverTwice()
+    {
+        using var buyer = new TestMeter(_b.Id + "-con", EnergyDirection.Consumption);
+        using var rig = new AggregatorRig(900, _a, buyer);
+        var first = buyer.Sign(buyer.Reading(1, H, 120, 1_120));
+        var second = buyer.Sign(buyer.Reading(2, H + 900, 80, 1_200));
+        var third = buyer.Sign(buyer.Reading(3, H + 3600, 50, 1_250));
+        foreach (var r in new[] { first, second, third })
+            await rig.ProduceRawAsync(buyer.Id, r);
+
+        var engine = rig.NewEngine();
+        using (var consumer = rig.NewConsumer("member-1"))
+        {
+            Assert.Equal(3, await rig.PumpAsync(engine, consumer));
+            // Taken, not yet durable: nothing is archived and nothing committed until the commit asks for positions.
+            Assert.Null(rig.Archive.FindConsumption(buyer.Id, 1));
+            consumer.Commit(engine.CommitPositions());
+        }
+        Assert.Equal(first, rig.Archive.FindConsumption(buyer.Id, 1));
+        Assert.Equal([(H, 200L, 2), (H + 3600, 50L, 1)], rig.Archive.ConsumptionByHour(buyer.Id, long.MinValue, long.MaxValue));
+        Assert.Equal(3, engine.Stats.Consumption);
+
+        // A new member after a crash before the commit replays from the start: the same readings are duplicates, a
+        // different reading under a used sequence number is refused, and a new one is archived once.
+        var conflicting = buyer.Sign(buyer.Reading(2, H + 900, 999, 2_119));
+        var fourth = buyer.Sign(buyer.Reading(4, H + 4500, 70, 1_320));
+        foreach (var r in new[] { first, conflicting, fourth, fourth })
+            await rig.ProduceRawAsync(buyer.Id, r);
+        var again = rig.NewEngine();
+        using var replay = rig.Log.CreateConsumer("replayer", "member-2");
+        replay.Subscribe([Topics.Readings]);
+        var codes = new List<string?>();
+        while (replay.Consume(TimeSpan.FromMilliseconds(20), TestContext.Current.CancellationToken) is { } record)
+            codes.Add(again.Add(record)?.Code);
+        replay.Commit(again.CommitPositions());
+        Assert.Equal([null, null, null, null, "aggregator-sequence-conflict", null, null], codes);
+        Assert.Equal(1, again.Stats.Consumption);
+        Assert.Equal(5, again.Stats.Duplicates);
+        Assert.Equal([(H, 200L, 2), (H + 3600, 120L, 2)], rig.Archive.ConsumptionByHour(buyer.Id, long.MinValue, long.MaxValue));
+        Assert.Equal((4L, 320L), rig.Archive.ConsumptionTotalsByMeter()[buyer.Id]);
+        Assert.Empty(rig.Issued);
+    }
+
+    [Fact]
     public async Task LateReadingsOfOneHourShareOneSupplementaryCertificate()
     {
         using var rig = new AggregatorRig(900, _a, _b);
