@@ -38,23 +38,35 @@ public sealed partial class LedgerReadModel
         }
     }
 
-    /// <summary>The meter's archived readings of the hours in [fromHour, toHour), decoded (undecodable ones are left out and counted).</summary>
-    public Result<(IReadOnlyList<(long Hour, Reading Reading)> Readings, int Undecodable)> MeterReadings(string meterId, long fromHour, long toHour)
+    /// <summary>
+    /// Wh and reading count per hour of [fromHour, toHour) from the meter's archived readings: certified ones for a
+    /// generation meter (decoded here; any that no longer decode are counted, not summed), the consumption readings the
+    /// aggregator keeps for a consumption meter.
+    /// </summary>
+    public Result<(IReadOnlyDictionary<long, (ulong Wh, int Readings)> Hours, int Undecodable)> MeterHours(string meterId, EnergyDirection direction, long fromHour, long toHour)
     {
         if (_archive is null)
-            return Result<(IReadOnlyList<(long, Reading)>, int)>.Fail("archive-missing", "this API has no reading archive (--archive): it has no readings to show");
-        var archived = _archive.ReadingsOfMeter(meterId, fromHour, toHour);
-        var readings = new List<(long, Reading)>(archived.Count);
+            return Result<(IReadOnlyDictionary<long, (ulong, int)>, int)>.Fail("archive-missing", "this API has no reading archive (--archive): it has no readings to show");
+        var hours = new Dictionary<long, (ulong Wh, int Readings)>();
         var undecodable = 0;
-        foreach (var a in archived)
+        if (direction == EnergyDirection.Consumption)
+        {
+            foreach (var (hour, wh, count) in _archive.ConsumptionByHour(meterId, fromHour, toHour))
+                hours[hour] = ((ulong)wh, count);
+            return Result<(IReadOnlyDictionary<long, (ulong, int)>, int)>.Ok((hours, 0));
+        }
+        foreach (var a in _archive.ReadingsOfMeter(meterId, fromHour, toHour))
         {
             var decoded = ReadingCodec.Decode(a.Cose);
-            if (decoded.IsOk)
-                readings.Add((a.HourStart, decoded.Value.Reading));
-            else
+            if (!decoded.IsOk)
+            {
                 undecodable++;
+                continue;
+            }
+            var h = hours.GetValueOrDefault(a.HourStart);
+            hours[a.HourStart] = (h.Wh + decoded.Value.Reading.EnergyWh, h.Readings + 1);
         }
-        return Result<(IReadOnlyList<(long, Reading)>, int)>.Ok((readings, undecodable));
+        return Result<(IReadOnlyDictionary<long, (ulong, int)>, int)>.Ok((hours, undecodable));
     }
 
     /// <summary>A certificate's archived readings in tree order, as the bundles prove them.</summary>

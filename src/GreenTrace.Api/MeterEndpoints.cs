@@ -44,14 +44,18 @@ internal static class MeterEndpoints
             if (ledger.Meter(meter) is not { } found)
                 return Unknown(meter);
             var certificates = found.Certificates;
-            // By default the span of the meter's certificates, its latest month when longer.
-            var end = to is { } t ? Ceil(t) : certificates.Count > 0 ? Ceil(certificates.Max(c => c.Certificate.PeriodEnd)) : 0;
+            var direction = found.Device.Device.Direction;
+            // By default the span of what there is (certificates; a consumption meter's readings), its latest month when longer.
+            var (first, last) = certificates.Count > 0
+                ? (Floor(certificates.Min(c => c.Certificate.PeriodStart)), Ceil(certificates.Max(c => c.Certificate.PeriodEnd)))
+                : ConsumptionSpan(ledger, meter, direction);
+            var end = to is { } t ? Ceil(t) : last;
             if (to is null && from is { } f0)
                 end = Math.Max(end, Floor(f0) + Hour);
-            var start = from is { } f ? Floor(f) : certificates.Count > 0 ? Math.Max(Floor(certificates.Min(c => c.Certificate.PeriodStart)), end - (MaxHours * Hour)) : end;
+            var start = from is { } f ? Floor(f) : Math.Min(end, Math.Max(first, end - (MaxHours * Hour)));
             if (start < 0 || end < start || (end - start) / Hour > MaxHours)
                 return ApiHost.Problem(StatusCodes.Status400BadRequest, "range-invalid", $"need 0 <= from <= to, at most {MaxHours} hours apart (got from={start} to={end} after rounding to hours)");
-            var readings = ledger.MeterReadings(meter, start, end);
+            var readings = ledger.MeterHours(meter, direction, start, end);
             if (!readings.IsOk)
                 return ApiHost.Problem(readings.Error!, StatusCodes.Status501NotImplemented);
 
@@ -60,11 +64,11 @@ internal static class MeterEndpoints
             var readingCount = new int[count];
             var certificateWh = new ulong[count];
             var certificateCount = new int[count];
-            foreach (var (hour, reading) in readings.Value.Readings)
+            foreach (var (hour, (wh, n)) in readings.Value.Hours)
             {
                 var i = (int)((hour - start) / Hour);
-                readingWh[i] += reading.EnergyWh;
-                readingCount[i]++;
+                readingWh[i] = wh;
+                readingCount[i] = n;
             }
             foreach (var c in certificates.Select(c => c.Certificate).Where(c => c.PeriodStart >= start && c.PeriodStart < end))
             {
@@ -81,7 +85,14 @@ internal static class MeterEndpoints
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status501NotImplemented)
-        .WithSummary($"Per UTC hour of [from, to) (unix seconds, rounded out to hours; at most {MaxHours} hours; default the span of the meter's certificates): Wh of its archived readings and of the certificates issued for the hour");
+        .WithSummary($"Per UTC hour of [from, to) (unix seconds, rounded out to hours; at most {MaxHours} hours; default the span of the meter's certificates): Wh of its archived readings (certified generation, or consumption) and of the certificates issued for the hour");
+    }
+
+    private static (long First, long End) ConsumptionSpan(LedgerReadModel ledger, string meter, EnergyDirection direction)
+    {
+        if (direction != EnergyDirection.Consumption || ledger.MeterHours(meter, direction, 0, long.MaxValue) is not { IsOk: true } all || all.Value.Hours.Count == 0)
+            return (0, 0);
+        return (all.Value.Hours.Keys.Min(), all.Value.Hours.Keys.Max() + Hour);
     }
 
     private static long Floor(long t) => t - (((t % Hour) + Hour) % Hour);

@@ -21,11 +21,18 @@ public sealed class ApiLedger : IAsyncDisposable
     public const string Origin = "greentrace.test/api";
     public const string Issuer = "issuer-a";
     public const string Meter = "meter-01";
+
+    /// <summary>Bob's consumption meter, when the ledger has a buyer.</summary>
+    public const string LoadMeter = "load-01";
+
+    /// <summary>What Bob's consumption meter signs in each of its four readings of an hour.</summary>
+    public const ulong LoadReadingWh = 200;
     public const long Hour = 1699999200;
     public const long MaxRequestBytes = 4096;
 
     public static readonly ECDsa IssuerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     public static readonly ECDsa MeterKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    public static readonly ECDsa LoadKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     public static readonly ECDsa Alice = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     public static readonly ECDsa Bob = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     public static readonly ECDsa Carol = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -75,7 +82,8 @@ public sealed class ApiLedger : IAsyncDisposable
         LedgerEntryCodec.SignTransferred(new Transfer(Certificate.Id, Certificate.Id, Spki(to)), Alice, Certificate.IssuedAt + 60);
 
     /// <param name="hours">Hours of certificates: the first of four 250 Wh readings, later ones with a day's shape.</param>
-    public static async Task<ApiLedger> StartAsync(int hours = 1)
+    /// <param name="buyer">Also register Bob's consumption meter (after the certificates) with signed readings for every hour, archived for matching.</param>
+    public static async Task<ApiLedger> StartAsync(int hours = 1, bool buyer = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hours, 1);
         var directory = Path.Combine(Path.GetTempPath(), "greentrace-api-tests-" + Guid.NewGuid().ToString("N"));
@@ -113,12 +121,20 @@ public sealed class ApiLedger : IAsyncDisposable
         {
             var outcomes = node.Submit([LedgerEntryCodec.SignDeviceRegistered(device, Issuer, IssuerKey, Hour - 86400, Spki(Alice)), .. issued.Select(x => (ReadOnlyMemory<byte>)x.Entry)]);
             Assert.All(outcomes, o => Assert.True(o.Accepted, o.Rejection?.ToString()));
+            if (buyer)
+            {
+                var load = new DeviceInfo(LoadMeter, Spki(LoadKey), EnergyDirection.Consumption, "grid", "consumption", 20_000, "DE-LU", "DE", 52_520_008, 13_404_954);
+                var registered = node.Submit(LedgerEntryCodec.SignDeviceRegistered(load, Issuer, IssuerKey, issued[^1].Certificate.IssuedAt, Spki(Bob)));
+                Assert.True(registered.Accepted, registered.Rejection?.ToString());
+            }
         }
         var archivePath = Path.Combine(directory, "archive.db");
         using (var archive = new SqliteReadingArchive(archivePath))
         {
             foreach (var (certificate, readings, entry) in issued)
                 archive.Store(certificate, readings, entry);
+            if (buyer)
+                archive.StoreConsumption(ConsumptionReadings(hours));
         }
 
         var options = new ApiOptions { Store = store, TrustFile = trustFile, ArchivePath = archivePath, MaxRequestBytes = MaxRequestBytes };
@@ -127,6 +143,18 @@ public sealed class ApiLedger : IAsyncDisposable
         var app = ApiHost.Build(options, ["http://127.0.0.1:0"]);
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new ApiLedger(directory, app, issued.Select(x => x.Certificate).ToList(), store);
+    }
+
+    private static List<DecodedReading> ConsumptionReadings(int hours)
+    {
+        var readings = new List<DecodedReading>();
+        for (var i = 0; i < hours * 4; i++)
+        {
+            var start = Hour + (i * 900L);
+            var reading = new Reading(LoadMeter, (ulong)i + 1, start, start + 900, LoadReadingWh, 50_000 + (LoadReadingWh * ((ulong)i + 1)), EnergyDirection.Consumption, ReadingQuality.Measured);
+            readings.Add(ReadingCodec.Decode(ReadingCodec.Sign(reading, LoadKey)).Value);
+        }
+        return readings;
     }
 
     // The first hour keeps the readings the API tests count on; later hours rise and fall like a sunny day.

@@ -1,4 +1,7 @@
 using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using GreenTrace.Api;
 using GreenTrace.Api.Tests;
 
 namespace GreenTrace.Explorer.Tests;
@@ -6,6 +9,8 @@ namespace GreenTrace.Explorer.Tests;
 /// <summary>The explorer's pages in Chromium: loading under its policy, search, a certificate's chain, a meter's chart, an owner.</summary>
 public sealed class ExplorerPageTests(ExplorerSite site) : IClassFixture<ExplorerSite>
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     [Fact]
     public async Task ThePageLoadsUnderItsContentSecurityPolicyWithoutConsoleErrors()
     {
@@ -82,12 +87,37 @@ public sealed class ExplorerPageTests(ExplorerSite site) : IClassFixture<Explore
         var text = await page["#owner-holdings"].InnerTextAsync();
         Assert.Contains("400", text, StringComparison.Ordinal);
         Assert.Contains(site.Api.Certificates[2].FaceValueWh.ToString(CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
-        // Matching is drawn when the server has it; otherwise the page says why, and draws nothing.
-        var matching = page["#matching-chart, #matching-message"].First;
-        await matching.WaitForAsync();
-        if (await page["#matching-message"].CountAsync() == 1)
-            Assert.Contains("404", await page["#matching-message"].InnerTextAsync(), StringComparison.Ordinal);
+        // Carol consumes nothing here and claimed nothing: the server has no matching for her, and the page says why.
+        await page["#matching-message"].WaitForAsync();
+        Assert.Equal("404", await page["#matching-message"].GetAttributeAsync("data-status"));
+        Assert.Contains("owner-unknown", await page["#matching-message"].InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await page["svg#matching-chart"].CountAsync());
         await page.ScreenshotAsync("04-owner");
+    }
+
+    [Fact]
+    public async Task TheBuyersOwnerViewDrawsTheHourlyMatchingChartWithTheScore()
+    {
+        var expected = await site.Api.Http.GetFromJsonAsync<MatchingView>($"/api/matching?owner={ExplorerSite.BobId}", Json, TestContext.Current.CancellationToken);
+        Assert.NotNull(expected);
+        await using var page = await site.OpenAsync($"#/owner/{ExplorerSite.BobId}");
+
+        await page["svg#matching-chart"].WaitForAsync();
+        var consumption = await page["svg#matching-chart rect.bar-consumption"].EvaluateAllAsync<string[]>("bars => bars.map(b => b.dataset.wh)");
+        var claimed = await page["svg#matching-chart rect.bar-claimed"].EvaluateAllAsync<string[][]>("bars => bars.map(b => [b.dataset.hour, b.dataset.wh])");
+        var matched = await page["svg#matching-chart circle.matched-dot"].EvaluateAllAsync<string[]>("dots => dots.map(d => d.dataset.wh)");
+        var hourWh = (4 * ApiLedger.LoadReadingWh).ToString(CultureInfo.InvariantCulture);
+        Assert.Equal(Enumerable.Repeat(hourWh, ExplorerSite.Hours), consumption);
+        Assert.Equal([[site.Api.Certificate.PeriodStart.ToString(CultureInfo.InvariantCulture), ExplorerSite.BobsPart.ToString(CultureInfo.InvariantCulture)]], claimed);
+        Assert.Equal(expected.Hours.Select(h => h.MatchedWh.ToString(CultureInfo.InvariantCulture)), matched);
+
+        // The score the page shows is the server's: 600 Wh matched of 6 × 800 Wh consumed.
+        Assert.Equal(0.125, expected.Totals.Score);
+        Assert.Equal(expected.Totals.Score, double.Parse((await page["#matching-score"].GetAttributeAsync("data-score"))!, CultureInfo.InvariantCulture));
+        Assert.Contains("12.5 % matched hour by hour", await page["#matching-score"].InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains(ExplorerSite.Beneficiary, await page["#matching-claims"].InnerTextAsync(), StringComparison.Ordinal);
+        await page.ScreenshotAsync("06-owner-matching");
+        Assert.Empty(page.ConsoleErrors);
     }
 
     [Fact]

@@ -9,9 +9,9 @@ namespace GreenTrace.Explorer.Tests;
 
 /// <summary>
 /// The explorer under test, once per test class: the API on real Kestrel (loopback, port 0) over a SQLite ledger of
-/// <see cref="Hours"/> hourly certificates of signed readings, with an ownership history on the first certificate
-/// (Alice → Bob, Bob splits 600/400 with Carol, Bob claims his 600) submitted through the API; and Debian's Chromium,
-/// headless, driven by Playwright. A missing Chromium fails every test of the class, naming the script that installs it.
+/// <see cref="Hours"/> hourly certificates of signed readings and Bob's consumption meter (800 Wh an hour), with an
+/// ownership history on the first certificate (Alice → Bob, Bob splits 600/400 with Carol, Bob claims his 600)
+/// submitted through the API; and Debian's Chromium, headless, driven by Playwright. A missing Chromium fails every test of the class, naming the script that installs it.
 /// </summary>
 public sealed class ExplorerSite : IAsyncLifetime
 {
@@ -45,7 +45,7 @@ public sealed class ExplorerSite : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"{ChromiumPath} is missing: the explorer tests drive Debian's Chromium. Run scripts/install-test-deps (it installs the chromium and chromium-driver packages).");
-        Api = await ApiLedger.StartAsync(Hours);
+        Api = await ApiLedger.StartAsync(Hours, buyer: true);
         await RecordOwnershipAsync();
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });

@@ -221,25 +221,17 @@ async function meterView(target, id) {
 
 // ---- owner ----
 
-function dayStart(t) {
-  return t - (t % 86400);
-}
-
-async function matchingSection(target, owner, holdings) {
+async function matchingSection(target, owner) {
   const section = el('section', { id: 'matching' });
   target.append(el('h2', {}, 'Hourly matching'), section);
-  let query = `/api/matching?owner=${encodeURIComponent(owner)}`;
-  if (holdings.length > 0) {
-    const from = dayStart(Math.min(...holdings.map((h) => h.certificate.periodStart)));
-    const to = dayStart(Math.max(...holdings.map((h) => h.certificate.periodEnd)) - 1) + 86400;
-    query += `&from=${from}&to=${to}`;
-  }
+  // Without bounds the server answers every hour it has data for.
+  const query = `/api/matching?owner=${encodeURIComponent(owner)}`;
   const res = await api(query);
   if (!res.ok) {
     const why = res.status === 404 && !res.body?.code
       ? 'this server has no hourly matching endpoint (GET /api/matching answered 404)'
       : problem(res);
-    section.append(el('p', { class: 'muted', id: 'matching-message' }, `No matching to show: ${why}.`));
+    section.append(el('p', { class: 'muted', id: 'matching-message', dataset: { status: String(res.status) } }, `No matching to show: ${why}.`));
     return;
   }
   const m = res.body;
@@ -250,6 +242,15 @@ async function matchingSection(target, owner, holdings) {
     el('p', { class: 'muted', id: 'matching-totals' }, `${utc(m.from)} to ${utc(m.to)}: ${energy(t.consumptionWh)} consumed, ${energy(t.claimedWh)} claimed, ${energy(t.matchedWh)} matched in the same hour`
       + (m.meters?.length ? `; consumption of ${m.meters.join(', ')}` : '') + '.'),
     matchingChart(m));
+  if (m.claims?.length > 0) {
+    section.append(
+      el('h3', {}, 'Claims counted'),
+      el('table', { id: 'matching-claims' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'certificate'), el('th', {}, 'production hour (UTC)'), el('th', { class: 'num' }, 'Wh'), el('th', {}, 'beneficiary'), el('th', { class: 'num' }, 'claimed at'))),
+        el('tbody', {}, m.claims.map((c) => el('tr', {},
+          el('td', {}, certificateLink(c.certificate)), el('td', {}, utc(c.hour)), el('td', { class: 'num' }, String(c.wh)),
+          el('td', {}, c.beneficiary), el('td', { class: 'num' }, entryLink(c.index)))))));
+  }
 }
 
 async function ownerView(target, id) {
@@ -258,7 +259,7 @@ async function ownerView(target, id) {
   target.append(el('h1', {}, 'Owner ', el('span', { class: 'mono' }, id)));
   if (!owner.ok) {
     target.append(el('p', { class: 'error', id: 'view-error' }, problem(owner)));
-    await matchingSection(target, id, []);
+    await matchingSection(target, id);
     return;
   }
   const o = owner.body;
@@ -274,7 +275,7 @@ async function ownerView(target, id) {
           el('td', {}, `${utc(h.certificate.periodStart)} – ${utc(h.certificate.periodEnd).slice(11)}`), el('td', { class: 'num' }, String(h.wh)),
           el('td', { class: 'num' }, entryLink(h.createdBy)))))),
   );
-  await matchingSection(target, id, o.holdings);
+  await matchingSection(target, id);
 }
 
 // ---- verify ----

@@ -78,9 +78,21 @@ export function hourlyChart(hourly) {
   return el('figure', { class: 'figure' }, root, legend);
 }
 
+const HOUR = 3600;
+const MAX_HOURS = 31 * 24;
+
+/** Every hour of [from, to) (at most the last month of it), the missing ones as zeros: gaps must show as gaps. */
+export function denseHours(from, to, hours, zero) {
+  const byHour = new Map(hours.map((h) => [h.hour, h]));
+  const start = Math.max(from, to - MAX_HOURS * HOUR);
+  const out = [];
+  for (let t = start; t < to; t += HOUR) out.push(byHour.get(t) ?? { hour: t, ...zero });
+  return out;
+}
+
 /** The buyer's hours: consumption and claimed certificates side by side, what matched hour by hour as a line. */
 export function matchingChart(matching) {
-  const hours = matching.hours;
+  const hours = denseHours(matching.from, matching.to, matching.hours, { consumptionWh: 0, claimedWh: 0, matchedWh: 0 });
   const root = chart('matching-chart', `Hourly matching of ${matching.owner}`);
   const max = Math.max(0, ...hours.map((h) => Math.max(h.consumptionWh, h.claimedWh, h.matchedWh)));
   const { y, band, base } = frame(root, hours, max);
