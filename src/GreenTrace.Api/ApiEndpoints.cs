@@ -64,24 +64,7 @@ internal static class ApiEndpoints
                 history.Select(ApiHost.View).ToList()));
         }).WithSummary("One certificate with its holdings and history");
 
-        api.MapGet("/certificates/{id}/bundle", (LedgerReadModel ledger, string id, int? reading) =>
-        {
-            if (ParseId(id) is not { } bytes)
-                return BadId(id);
-            var r = ledger.Bundle(bytes, reading ?? 0);
-            if (!r.IsOk)
-            {
-                var status = r.Error!.Code switch
-                {
-                    LedgerReasons.CertificateUnknown or "readings-missing" => StatusCodes.Status404NotFound,
-                    "reading-index" => StatusCodes.Status400BadRequest,
-                    "archive-missing" => StatusCodes.Status501NotImplemented,
-                    _ => StatusCodes.Status409Conflict,
-                };
-                return ApiHost.Problem(r.Error, status);
-            }
-            return Results.Text(r.Value.ToJson(), "application/json");
-        }).WithSummary("A proof bundle for one reading of a certificate (reading 0 unless ?reading=i), as `greentrace verify` reads it");
+        BundleEndpoints.Map(api);
 
         // The body is described by a transformer, not .Accepts(): Accepts metadata makes routing answer a wrong media
         // type with a bare 415 before the handler, and every refusal here must carry its code.

@@ -5,7 +5,6 @@ using GreenTrace.Core.Certificates;
 using GreenTrace.Core.Checkpoints;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Merkle;
-using GreenTrace.Core.Proofs;
 using GreenTrace.Ledger;
 using GreenTrace.Ledger.Checkpoints;
 using GreenTrace.Ledger.Storage;
@@ -191,22 +190,6 @@ public sealed partial class LedgerReadModel : IDisposable
             if (_node.FindCertificate(id) is not { } record)
                 return null;
             return (record, _node.HoldingsOfCertificate(id), _node.CertificateHistory(id));
-        }
-    }
-
-    public Result<ProofBundle> Bundle(byte[] certificateId, int reading)
-    {
-        lock (_gate)
-        {
-            Refresh();
-            if (_node.FindCertificate(certificateId) is null)
-                return Result<ProofBundle>.Fail(LedgerReasons.CertificateUnknown, $"certificate {Hex.Encode(certificateId)} is not on this ledger");
-            if (_archive is null)
-                return Result<ProofBundle>.Fail("archive-missing", "this API has no reading archive (--archive): it cannot prove readings");
-            var readings = _archive.Load(certificateId);
-            if (readings is null)
-                return Result<ProofBundle>.Fail("readings-missing", $"the archive holds no readings of certificate {Hex.Encode(certificateId)}");
-            return _node.BuildProofBundle(certificateId, readings, reading);
         }
     }
 

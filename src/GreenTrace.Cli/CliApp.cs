@@ -43,6 +43,8 @@ public static class CliApp
         root.Subcommands.Add(LedgerCommand.Create(console));
         root.Subcommands.Add(LedgerBenchCommand.Create(console));
         root.Subcommands.Add(ApiCommand.Create(console));
+        foreach (var owner in OwnerCommands.Create(console))
+            root.Subcommands.Add(owner);
         return root;
     }
 

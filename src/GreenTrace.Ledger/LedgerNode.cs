@@ -335,31 +335,79 @@ public sealed class LedgerNode : IDisposable
         ArgumentNullException.ThrowIfNull(readings);
         lock (_gate)
         {
-            var certEntry = _store.FindCertificate(certificateId);
-            if (certEntry is null)
-                return Result<ProofBundle>.Fail("certificate-unknown", $"certificate {Hex.Encode(certificateId)} is not on this ledger");
-            var certificate = LedgerEntryCodec.Decode(certEntry.Encoded).Value.Certificate!;
-            var deviceEntry = _store.FindDevice(certificate.MeterId);
-            if (deviceEntry is null)
-                return Result<ProofBundle>.Fail(LedgerReasons.DeviceUnknown, $"meter '{certificate.MeterId}' has no registration");
-            var checkpoint = _store.LatestCheckpoint(_state.Trust.Membership.Quorum);
-            if (checkpoint is null || checkpoint.Size <= certEntry.Index)
-                return Result<ProofBundle>.Fail("checkpoint-missing", $"no checkpoint cosigned by {_state.Trust.Membership.Quorum} nodes covers the certificate yet");
-            if (readingIndex < 0 || readingIndex >= readings.Count)
-                return Result<ProofBundle>.Fail("reading-index", $"reading index {readingIndex} is outside 0..{readings.Count - 1}");
-            var leafHashes = readings.Select(r => MerkleHash.Leaf(r)).ToArray();
-            if (readings.Count != certificate.ReadingCount || !MerkleTree.RootFromLeafHashes(leafHashes).AsSpan().SequenceEqual(certificate.ReadingRoot))
-                return Result<ProofBundle>.Fail("readings-mismatch", "archived readings do not match the certificate's reading root");
-
+            var anchors = FindAnchors(certificateId, readings, readingIndex);
+            if (!anchors.IsOk)
+                return Result<ProofBundle>.Fail(anchors.Error);
+            var (certEntry, deviceEntry, checkpoint, leafHashes) = anchors.Value;
             var bundle = new ProofBundle(
                 ProofBundle.CurrentFormat,
                 new ProvenLeaf(readings[readingIndex], readingIndex, readings.Count, ToHex(MerkleTree.InclusionProof(leafHashes, readingIndex, readings.Count))),
-                new ProvenLeaf(certEntry.Encoded, certEntry.Index, checkpoint.Size, ToHex(_log.InclusionProof(certEntry.Index, checkpoint.Size))),
-                new ProvenLeaf(deviceEntry.Encoded, deviceEntry.Index, checkpoint.Size, ToHex(_log.InclusionProof(deviceEntry.Index, checkpoint.Size))),
+                Prove(certEntry, checkpoint),
+                Prove(deviceEntry, checkpoint),
                 checkpoint.Note);
             return Result<ProofBundle>.Ok(bundle);
         }
     }
+
+    /// <summary>
+    /// A certificate bundle (docs/formats.md, "Certificate bundle") against the latest quorum checkpoint: the
+    /// certificate with every one of its archived readings, and every Transferred, Split, Claimed and Withdrawn
+    /// entry about it below the checkpoint's size, each proven at that size. Entries after the checkpoint wait for
+    /// the next one: a bundle proves nothing the checkpoint does not cover.
+    /// </summary>
+    public Result<CertificateBundle> BuildCertificateBundle(ReadOnlySpan<byte> certificateId, IReadOnlyList<byte[]> readings)
+    {
+        ArgumentNullException.ThrowIfNull(readings);
+        lock (_gate)
+        {
+            var anchors = FindAnchors(certificateId, readings, readingIndex: null);
+            if (!anchors.IsOk)
+                return Result<CertificateBundle>.Fail(anchors.Error);
+            var (certEntry, deviceEntry, checkpoint, _) = anchors.Value;
+            var history = _store.FindByCertificate(certificateId)
+                .Where(e => e.Index < checkpoint.Size && e.Kind is EntryKind.Transferred or EntryKind.Split or EntryKind.Claimed or EntryKind.Withdrawn)
+                .OrderBy(e => e.Index)
+                .Select(e => Prove(e, checkpoint))
+                .ToList();
+            var bundle = new CertificateBundle(
+                CertificateBundle.CurrentFormat,
+                Prove(certEntry, checkpoint),
+                Prove(deviceEntry, checkpoint),
+                readings.ToList(),
+                history,
+                checkpoint.Note);
+            return Result<CertificateBundle>.Ok(bundle);
+        }
+    }
+
+    /// <summary>
+    /// What both bundles stand on: the certificate's and its meter's entries, a quorum checkpoint that covers them
+    /// and that this node's log reaches, and archived readings that are exactly the certificate's reading tree.
+    /// </summary>
+    private Result<(StoredEntry Certificate, StoredEntry Device, StoredCheckpoint Checkpoint, byte[][] ReadingLeafHashes)> FindAnchors(
+        ReadOnlySpan<byte> certificateId, IReadOnlyList<byte[]> readings, int? readingIndex)
+    {
+        var certEntry = _store.FindCertificate(certificateId);
+        if (certEntry is null)
+            return new Rejection(LedgerReasons.CertificateUnknown, $"certificate {Hex.Encode(certificateId)} is not on this ledger");
+        var certificate = LedgerEntryCodec.Decode(certEntry.Encoded).Value.Certificate!;
+        var deviceEntry = _store.FindDevice(certificate.MeterId);
+        if (deviceEntry is null)
+            return new Rejection(LedgerReasons.DeviceUnknown, $"meter '{certificate.MeterId}' has no registration");
+        var checkpoint = _store.LatestCheckpoint(_state.Trust.Membership.Quorum);
+        // A checkpoint another writer signed beyond this node's log cannot be proven against until the node catches up.
+        if (checkpoint is null || checkpoint.Size <= certEntry.Index || checkpoint.Size > _log.Size)
+            return new Rejection("checkpoint-missing", $"no checkpoint cosigned by {_state.Trust.Membership.Quorum} nodes covers the certificate yet");
+        if (readingIndex is { } i && (i < 0 || i >= readings.Count))
+            return new Rejection("reading-index", $"reading index {i} is outside 0..{readings.Count - 1}");
+        var leafHashes = readings.Select(r => MerkleHash.Leaf(r)).ToArray();
+        if (readings.Count != certificate.ReadingCount || !MerkleTree.RootFromLeafHashes(leafHashes).AsSpan().SequenceEqual(certificate.ReadingRoot))
+            return new Rejection("readings-mismatch", "archived readings do not match the certificate's reading root");
+        return Result<(StoredEntry, StoredEntry, StoredCheckpoint, byte[][])>.Ok((certEntry, deviceEntry, checkpoint, leafHashes));
+    }
+
+    private ProvenLeaf Prove(StoredEntry entry, StoredCheckpoint checkpoint) =>
+        new(entry.Encoded, entry.Index, checkpoint.Size, ToHex(_log.InclusionProof(entry.Index, checkpoint.Size)));
 
     public void Dispose()
     {

@@ -32,9 +32,9 @@ public static class LedgerCommand
             OwnerKeyCommand(console),
             RegisterCommand(console),
             IssueCommand(console),
-            TransferCommand(console),
-            SplitCommand(console),
-            ClaimCommand(console),
+            OwnerEntryCommand(console, OwnerEntryKind.Transfer(), "Prints the new holding's id."),
+            OwnerEntryCommand(console, OwnerEntryKind.Split(), "Prints the new holdings' ids, in part order."),
+            OwnerEntryCommand(console, OwnerEntryKind.Claim(), ""),
             WithdrawCommand(console),
             ShowCommand(console),
             HoldingsCommand(console),
@@ -252,54 +252,23 @@ public static class LedgerCommand
         return command;
     }
 
-    private static Command TransferCommand(CliConsole console)
+    private static Command OwnerEntryCommand(CliConsole console, OwnerEntryKind kind, string prints)
     {
         var target = new LedgerTargetOptions();
-        var (key, certificate, holding) = OwnerOptions();
-        var to = new Option<FileInfo>("--to") { Description = "The new owner's public key (.pub)", Required = true };
-        var command = new Command("transfer", "Give a whole holding to another key. Prints the new holding's id.") { key, certificate, holding, to };
+        var (key, certificate) = OwnerEntryKind.SignerOptions("--key");
+        var holding = new Option<string>("--holding") { Description = "Holding id (hex); a certificate's first holding has the certificate's id", Required = true };
+        var command = new Command(kind.Name, $"{kind.Description} {prints}".TrimEnd()) { key, certificate, holding };
+        kind.AddTo(command);
         target.AddTo(command);
-        command.SetAction((parse, ct) => OwnerWriteAsync(console, parse, target, key, (owner, at) =>
-            LedgerEntryCodec.SignTransferred(new Transfer(CertificateOf(parse, certificate), HoldingOf(parse, holding), LedgerFiles.LoadOwnerPublicKey(parse.GetValue(to)!.FullName)), owner, at), ct));
-        return command;
-    }
-
-    private static Command SplitCommand(CliConsole console)
-    {
-        var target = new LedgerTargetOptions();
-        var (key, certificate, holding) = OwnerOptions();
-        var parts = new Option<string[]>("--part") { Description = "WH:OWNER.pub, at least twice; the parts must add up to the holding's Wh", Required = true };
-        var command = new Command("split", "Split a holding into parts for several keys (one may be your own). Prints the new holdings' ids, in part order.") { key, certificate, holding, parts };
-        target.AddTo(command);
-        command.SetAction((parse, ct) => OwnerWriteAsync(console, parse, target, key, (owner, at) =>
+        command.SetAction((parse, ct) => RunAsync(console, async () =>
         {
-            var list = (parse.GetValue(parts) ?? []).Select(p =>
-            {
-                var colon = p.IndexOf(':', StringComparison.Ordinal);
-                if (colon <= 0 || !ulong.TryParse(p.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out var wh))
-                    throw new LedgerFileException($"--part '{p}' is not WH:OWNER.pub");
-                return new SplitPart(wh, LedgerFiles.LoadOwnerPublicKey(p[(colon + 1)..]));
-            }).ToList();
-            return LedgerEntryCodec.SignSplit(new Split(CertificateOf(parse, certificate), HoldingOf(parse, holding), list), owner, at);
-        }, ct));
-        return command;
-    }
-
-    private static Command ClaimCommand(CliConsole console)
-    {
-        var target = new LedgerTargetOptions();
-        var (key, certificate, holding) = OwnerOptions();
-        var beneficiary = new Option<string>("--beneficiary") { Description = "Whose consumption the energy is used for", Required = true };
-        var from = new Option<string>("--from") { Description = "Start of the consumption period (UTC, e.g. 2026-11-24T00:00Z); it must include the certificate's hour", Required = true };
-        var until = new Option<string>("--to") { Description = "End of the consumption period (exclusive)", Required = true };
-        var command = new Command("claim", "Claim a holding for a beneficiary's consumption: final, the Wh are used for good.") { key, certificate, holding, beneficiary, from, until };
-        target.AddTo(command);
-        command.SetAction((parse, ct) => OwnerWriteAsync(console, parse, target, key, (owner, at) =>
-        {
-            if (!TryParseTime(parse.GetValue(from)!, out var start) || !TryParseTime(parse.GetValue(until)!, out var end))
-                throw new LedgerFileException("--from and --to must be UTC times like 2026-11-24T00:00Z");
-            return LedgerEntryCodec.SignClaimed(new Claim(CertificateOf(parse, certificate), HoldingOf(parse, holding), parse.GetValue(beneficiary)!, start, end), owner, at);
-        }, ct));
+            byte[] entry;
+            using (var owner = LedgerFiles.LoadOwnerKey(parse.GetValue(key)!.FullName))
+                entry = kind.SignNow(parse, owner, CertificateOf(parse, certificate), HoldingOf(parse, holding));
+            using var writer = target.Open(parse);
+            var outcomes = await writer.WriteAsync([(LedgerEntryCodec.Decode(entry).Value.CertificateId is { } c ? Hex.Encode(c) : "", entry)], ct).ConfigureAwait(false);
+            return Report(console, writer, outcomes, (_, _) => OwnerEntryKind.NewHoldings(entry));
+        }));
         return command;
     }
 
@@ -473,11 +442,6 @@ public static class LedgerCommand
         return command;
     }
 
-    private static (Option<FileInfo> Key, Option<string> Certificate, Option<string> Holding) OwnerOptions() => (
-        new Option<FileInfo>("--key") { Description = "The holding owner's private key (`ledger owner-key`)", Required = true },
-        new Option<string>("--certificate") { Description = "Certificate id (hex)", Required = true },
-        new Option<string>("--holding") { Description = "Holding id (hex); a certificate's first holding has the certificate's id", Required = true });
-
     private static (Option<string?> Store, Option<FileInfo?> Trust, Option<bool> Json) ReadOptions() => (
         new Option<string?>("--store") { Description = $"Ledger store: a path, sqlite:PATH or postgres:... (default ${LedgerTargetOptions.StoreVariable})" },
         new Option<FileInfo?>("--trust") { Description = "The genesis membership (genesis.json)" },
@@ -491,30 +455,6 @@ public static class LedgerCommand
 
     private static LedgerView OpenView(ParseResult parse, Option<string?> store, Option<FileInfo?> trust) =>
         LedgerView.Open(RequireStore(parse, store), LedgerFiles.LoadTrust(RequireTrust(parse, trust)));
-
-    private static Task<int> OwnerWriteAsync(CliConsole console, ParseResult parse, LedgerTargetOptions target, Option<FileInfo> keyOption, Func<ECDsa, long, byte[]> sign, CancellationToken ct) =>
-        RunAsync(console, async () =>
-        {
-            byte[] entry;
-            using (var key = LedgerFiles.LoadOwnerKey(parse.GetValue(keyOption)!.FullName))
-                entry = sign(key, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-            using var writer = target.Open(parse);
-            var outcomes = await writer.WriteAsync([(LedgerEntryCodec.Decode(entry).Value.CertificateId is { } c ? Hex.Encode(c) : "", entry)], ct).ConfigureAwait(false);
-            return Report(console, writer, outcomes, (o, _) => NewHoldings(entry, o));
-        });
-
-    /// <summary>The holdings an accepted owner entry made: ids derive from the entry id, as every node derives them.</summary>
-    private static IEnumerable<string> NewHoldings(byte[] encoded, WriteOutcome outcome)
-    {
-        var entry = LedgerEntryCodec.Decode(encoded).Value;
-        var count = entry.Kind switch
-        {
-            EntryKind.Transferred => 1,
-            EntryKind.Split => entry.Split!.Parts.Count,
-            _ => 0,
-        };
-        return Enumerable.Range(0, count).Select(i => Hex.Encode(HoldingIds.Compute(outcome.EntryId, (uint)i)));
-    }
 
     /// <summary>
     /// Accepted: the ids (stdout) and where it landed (stderr). Submitted to the stream: the entry id, not yet
@@ -606,7 +546,7 @@ public static class LedgerCommand
         }
     }
 
-    private static bool TryParseTime(string text, out long unixSeconds)
+    internal static bool TryParseTime(string text, out long unixSeconds)
     {
         var ok = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t);
         unixSeconds = ok ? t.ToUnixTimeSeconds() : 0;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace GreenTrace.Core.Proofs;
 
@@ -23,31 +22,21 @@ public sealed record ProofBundle(
 {
     public const string CurrentFormat = "greentrace-proof-bundle/1";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        WriteIndented = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
-
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, BundleJson.Options);
 
     /// <summary>Parses the document's shape only; <see cref="ProofBundleVerifier"/> checks what it claims.</summary>
     public static Result<ProofBundle> FromJson(string json)
     {
         try
         {
-            var bundle = JsonSerializer.Deserialize<ProofBundle>(json, JsonOptions);
+            var bundle = JsonSerializer.Deserialize<ProofBundle>(json, BundleJson.Options);
             if (bundle?.Reading is null || bundle.Certificate is null || bundle.Device is null || bundle.Checkpoint is null)
                 return Result<ProofBundle>.Fail(ProofSteps.BundleFormat, "bundle lacks reading, certificate, device or checkpoint");
             if (bundle.Format != CurrentFormat)
                 return Result<ProofBundle>.Fail(ProofSteps.BundleFormat, $"unknown bundle format '{bundle.Format}' (expected '{CurrentFormat}')");
-            foreach (var leaf in new[] { bundle.Reading, bundle.Certificate, bundle.Device })
-            {
-                if (leaf.Value is null || leaf.Proof is null)
-                    return Result<ProofBundle>.Fail(ProofSteps.BundleFormat, "every proven leaf needs a value and a proof");
-            }
-            return Result<ProofBundle>.Ok(bundle);
+            return BundleJson.CheckLeaves([bundle.Reading, bundle.Certificate, bundle.Device]) is { } bad
+                ? Result<ProofBundle>.Fail(bad)
+                : Result<ProofBundle>.Ok(bundle);
         }
         catch (JsonException e)
         {
