@@ -141,11 +141,14 @@ public sealed partial class ExplorerVerifyTests(ExplorerSite site) : IClassFixtu
         return bundle.ToJsonString();
     }
 
-    internal static void FlipByte(JsonObject bundle, string leaf, Func<int, int> at)
+    internal static void FlipByte(JsonObject bundle, string leaf, Func<int, int> at) => FlipByte(bundle[leaf]!.AsObject(), at);
+
+    /// <summary>Flips the lowest bit of one byte of a proven leaf's value, the byte at <paramref name="at"/>(length).</summary>
+    internal static void FlipByte(JsonObject leaf, Func<int, int> at)
     {
-        var bytes = Convert.FromBase64String(bundle[leaf]!["value"]!.GetValue<string>());
+        var bytes = Convert.FromBase64String(leaf["value"]!.GetValue<string>());
         bytes[at(bytes.Length)] ^= 0x01;
-        bundle[leaf]!["value"] = Convert.ToBase64String(bytes);
+        leaf["value"] = Convert.ToBase64String(bytes);
     }
 
     private static void FlipProofHash(JsonObject bundle, string leaf)

@@ -118,22 +118,17 @@ function readingBundleShape(b) {
 
 function certificateBundleShape(b) {
   onlyKeys(b, ['format', 'certificate', 'device', 'readings', 'history', 'checkpoint'], 'the bundle');
-  if (typeof b.checkpoint !== 'string') throw new ShapeError('bundle lacks its checkpoint');
+  if (b.checkpoint !== undefined && b.checkpoint !== null && typeof b.checkpoint !== 'string') throw new ShapeError('not a certificate bundle: checkpoint must be a string');
+  for (const list of ['readings', 'history']) {
+    if (b[list] !== undefined && b[list] !== null && !Array.isArray(b[list])) throw new ShapeError(`not a certificate bundle: ${list} must be an array`);
+  }
   const certificate = leaf(b.certificate, 'certificate');
   const device = leaf(b.device, 'device');
-  if (!certificate || !device) throw new ShapeError('bundle lacks certificate or device');
-  if (!Array.isArray(b.readings)) throw new ShapeError('bundle lacks its readings');
-  const readings = b.readings.map((r, i) => {
-    const bytes = base64(r, `readings[${i}]`);
-    if (bytes === null) throw new ShapeError(`readings[${i}] is null`);
-    return bytes;
-  });
-  if (!Array.isArray(b.history)) throw new ShapeError('bundle lacks its history');
-  const history = b.history.map((h, i) => {
-    const l = leaf(h, `history[${i}]`);
-    if (l === null) throw new ShapeError(`history[${i}] is null`);
-    return l;
-  });
+  const readings = (b.readings ?? null)?.map((r, i) => base64(r, `readings[${i}]`));
+  const history = (b.history ?? null)?.map((h, i) => leaf(h, `history[${i}]`));
+  if (!certificate || !device || !readings || !history || typeof b.checkpoint !== 'string') throw new ShapeError('bundle lacks certificate, device, readings, history or checkpoint');
+  if (readings.some((r) => r === null)) throw new ShapeError('every reading is a base64 string');
+  if (history.some((h) => h === null)) throw new ShapeError('every proven leaf needs a value and a proof');
   return { certificate, device, readings, history, checkpoint: b.checkpoint };
 }
 
@@ -145,9 +140,12 @@ export async function verifyBundle(text, trust) {
   let json;
   try {
     json = parseJson(text);
-    if (!isObject(json)) throw new ShapeError('not a proof bundle: expected a JSON object');
+    // As Bundles.Parse: the format member alone decides which rules apply.
+    if (!isObject(json)) throw new ShapeError('a bundle is a JSON object');
     if (json.format === CERTIFICATE_BUNDLE) return await verifyCertificateBundle(certificateBundleShape(json), trust);
-    return await verifyReadingBundle(readingBundleShape(json), trust);
+    if (json.format === READING_BUNDLE) return await verifyReadingBundle(readingBundleShape(json), trust);
+    if (typeof json.format !== 'string') throw new ShapeError('bundle has no format');
+    throw new ShapeError(`unknown bundle format '${json.format}' (expected '${READING_BUNDLE}' or '${CERTIFICATE_BUNDLE}')`);
   } catch (e) {
     if (!(e instanceof ShapeError)) throw e;
     const report = new Report(json?.format === CERTIFICATE_BUNDLE ? 'certificate' : 'reading');
@@ -185,6 +183,10 @@ function checkLogInclusion(item, checkpoint) {
 
 export async function certificateIdOf(c) {
   return sha256(encode(['greentrace/certificate/v1', c.meter, c.periodStart, c.periodEnd, c.part]));
+}
+
+function count(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 function time(seconds) {
@@ -257,11 +259,8 @@ async function verifyReadingBundle(bundle, trust) {
   report.pass(Steps.readingSignature, `reading ${reading.seq} signed by meter ${reading.meter}`);
 
   const inCert =
-    reading.meter !== certificate.meter ? 'reading is from another meter'
-    : reading.start < certificate.periodStart || reading.end > certificate.periodEnd ? 'reading interval lies outside the certificate period'
-    : reading.direction !== 'gen' ? 'reading is not generation'
-    : bundle.reading.treeSize !== certificate.readingCount ? `proof is for a tree of ${bundle.reading.treeSize} readings, the certificate has ${certificate.readingCount}`
-    : null;
+    readingInCertificate(reading, certificate) ??
+    (bundle.reading.treeSize !== certificate.readingCount ? `proof is for a tree of ${bundle.reading.treeSize} readings, the certificate has ${certificate.readingCount}` : null);
   if (inCert) return report.fail(Steps.readingInCertificate, inCert);
   report.pass(Steps.readingInCertificate, `${reading.wh} Wh, ${time(reading.start)} to ${time(reading.end)}`);
   const inclusion = await checkInclusion(bundle.reading, certificate.readingRoot, certificate.readingCount);
@@ -295,68 +294,83 @@ async function verifyCertificateBundle(bundle, trust) {
   report.pass(Steps.readingsSignature, `${readings.length} readings signed by meter ${device.meter}`);
 
   // 7. They are this certificate's: meter, period, generation, increasing sequence, count and sum.
-  let previous = null;
-  let total = 0n;
-  for (let i = 0; i < readings.length; i++) {
-    const r = readings[i];
-    const why =
-      r.meter !== certificate.meter ? 'is from another meter'
-      : r.start < certificate.periodStart || r.end > certificate.periodEnd ? 'lies outside the certificate period'
-      : r.direction !== 'gen' ? 'is not generation'
-      : previous !== null && r.seq <= previous ? `has sequence ${r.seq}, not above the previous ${previous}`
-      : null;
-    if (why) return report.fail(Steps.readingsInCertificate, `reading ${i} ${why}`);
-    previous = r.seq;
-    total += r.wh;
-  }
-  if (readings.length !== certificate.readingCount) return report.fail(Steps.readingsInCertificate, `the bundle has ${readings.length} readings, the certificate counts ${certificate.readingCount}`);
-  if (total !== certificate.wh) return report.fail(Steps.readingsInCertificate, `the readings sum to ${total} Wh, the certificate's face value is ${certificate.wh} Wh`);
-  report.pass(Steps.readingsInCertificate, `${readings.length} readings, ${total} Wh, ${time(certificate.periodStart)} to ${time(certificate.periodEnd)}`);
+  const inCert = readingsInCertificate(readings, certificate);
+  if (inCert) return report.fail(Steps.readingsInCertificate, inCert);
+  report.pass(Steps.readingsInCertificate, `${readings.length} readings, #${readings[0].seq} to #${readings[readings.length - 1].seq}, ${certificate.wh} Wh in total`);
 
   // 8. Together they are exactly the tree the certificate names.
   const root = await rootOf(bundle.readings);
   if (!equal(root, certificate.readingRoot)) return report.fail(Steps.readingsRoot, `the readings' root ${toHex(root).slice(0, 16)}… is not the certificate's reading root ${toHex(certificate.readingRoot).slice(0, 16)}…`);
-  report.pass(Steps.readingsRoot, `RFC 9162 root over ${readings.length} readings equals the certificate's reading root`);
+  report.pass(Steps.readingsRoot, "the readings are the leaves of the certificate's reading root");
 
   // 9. Each history item is a signed owner or issuer entry about this certificate, in log order after issuance.
   const history = [];
   let lastIndex = bundle.certificate.index;
   for (let i = 0; i < bundle.history.length; i++) {
     const item = bundle.history[i];
+    const at = `history ${i} (log entry ${item.index})`;
     const d = await decodeEntry(item.value);
-    if (!d.ok) return report.fail(Steps.historyEntry, `history ${i}: ${d.error}`);
+    if (!d.ok) return report.fail(Steps.historyEntry, `${at}: ${d.error}`);
     const e = d.entry;
-    if (!HISTORY_KINDS.includes(e.kind)) return report.fail(Steps.historyEntry, `history ${i}: a ${e.kind} entry is not part of a certificate's history`);
-    if (e.certificateId !== certificate.idHex) return report.fail(Steps.historyEntry, `history ${i}: the entry is about certificate ${e.certificateId?.slice(0, 16)}…, not this one`);
+    if (!HISTORY_KINDS.includes(e.kind)) return report.fail(Steps.historyEntry, `${at}: a ${e.kind} entry is no part of a certificate's history`);
+    if (e.certificateId !== certificate.idHex) return report.fail(Steps.historyEntry, `${at}: the entry is about certificate ${e.certificateId}, not ${certificate.idHex}`);
     if (e.kind === 'Withdrawn') {
       const why = await checkIssuerEntry(e, certificate.zone, trust);
-      if (why) return report.fail(Steps.historyEntry, `history ${i}: ${why}`);
+      if (why) return report.fail(Steps.historyEntry, `${at}: ${why}`);
     } else if (!(await verifyEntry(e, await importP256(e.signerKey)))) {
-      return report.fail(Steps.historyEntry, `history ${i}: signature does not verify with the owner key in its kid`);
+      return report.fail(Steps.historyEntry, `${at}: entry-signature: entry signature does not verify with the key in its kid (${e.authorId})`);
     }
-    if (item.index <= lastIndex) return report.fail(Steps.historyEntry, `history ${i}: log index ${item.index} is not after ${lastIndex}`);
+    if (item.index <= lastIndex) return report.fail(Steps.historyEntry, `${at}: it must come after log entry ${lastIndex} (the certificate or the history entry before it)`);
     lastIndex = item.index;
     history.push({ entry: e, index: item.index });
   }
   report.facts.history = history;
-  report.pass(Steps.historyEntry, `${history.length} signed entries: ${history.map((h) => h.entry.kind).join(', ') || 'none'}`);
+  const kinds = [...new Set(history.map((h) => h.entry.kind))].map((k) => `${history.filter((h) => h.entry.kind === k).length} ${k}`);
+  report.pass(Steps.historyEntry, history.length === 0 ? 'no entry about the certificate since its issuance' : `${count(history.length, 'entry', 'entries')}: ${kinds.join(', ')}`);
 
   // 10. Each is in the log the checkpoint fixes.
   for (let i = 0; i < bundle.history.length; i++) {
     const why = await checkLogInclusion(bundle.history[i], checkpoint);
     if (why) return report.fail(Steps.historyInclusion, `history ${i}: ${why}`);
   }
-  report.pass(Steps.historyInclusion, `${bundle.history.length} entries in the log of ${checkpoint.size}`);
+  report.pass(Steps.historyInclusion, bundle.history.length === 0 ? 'nothing to prove'
+    : `${bundle.history.length === 1 ? 'log entry' : 'log entries'} ${bundle.history.map((h) => h.index).join(', ')} of ${checkpoint.size}`);
 
   // 11. Replaying them from the first holding never spends what the signer does not hold.
   const replay = await replayOwnership(certificate, bundle.certificate.index, deviceEntry, history, trust);
   if (replay.error) return report.fail(Steps.ownership, replay.error);
   report.facts.holdings = replay.holdings;
   report.facts.claims = replay.claims;
-  const live = replay.holdings.filter((h) => h.status === 'live');
-  const claimed = replay.claims.reduce((n, c) => n + c.wh, 0n);
-  report.pass(Steps.ownership, `${live.reduce((n, h) => n + h.wh, 0n)} Wh live in ${live.length} holdings, ${claimed} Wh claimed in ${replay.claims.length} claims`);
+  const total = (status) => replay.holdings.filter((h) => h.status === status).reduce((n, h) => n + h.wh, 0n);
+  const live = replay.holdings.filter((h) => h.status === 'live').length;
+  report.pass(Steps.ownership, `${count(history.length, 'entry', 'entries')} replayed: ${total('live')} Wh live in ${count(live, 'holding', 'holdings')}, ${total('claimed')} Wh claimed, ${total('withdrawn')} Wh withdrawn`);
   return report.done();
+}
+
+const UINT64_MAX = 0xffffffffffffffffn;
+
+function readingInCertificate(r, certificate) {
+  return r.meter !== certificate.meter ? 'reading is from another meter'
+    : r.start < certificate.periodStart || r.end > certificate.periodEnd ? 'reading interval lies outside the certificate period'
+    : r.direction !== 'gen' ? 'reading is not generation'
+    : null;
+}
+
+/** CertificateReadings.CheckAll: every reading belongs, sequence numbers strictly increase, count and Wh are the certificate's. */
+function readingsInCertificate(readings, certificate) {
+  if (readings.length === 0) return 'the bundle has no readings: a certificate certifies at least one';
+  let sum = 0n;
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i];
+    const why = readingInCertificate(r, certificate);
+    if (why) return `reading ${i} (#${r.seq}): ${why}`;
+    if (i > 0 && r.seq <= readings[i - 1].seq) return `reading ${i} (#${r.seq}) does not follow #${readings[i - 1].seq}: sequence numbers must strictly increase`;
+    sum += r.wh;
+    if (sum > UINT64_MAX) return "the readings' Wh overflow 64 bits";
+  }
+  if (readings.length !== certificate.readingCount) return `the bundle has ${readings.length} readings, the certificate ${certificate.readingCount}`;
+  if (sum !== certificate.wh) return `the readings sum to ${sum} Wh, the certificate's face value is ${certificate.wh} Wh`;
+  return null;
 }
 
 export async function holdingId(entryId, part) {
@@ -369,7 +383,9 @@ async function replayOwnership(certificate, certificateIndex, deviceEntry, histo
   const holdings = new Map();
   const create = async (id, wh, owner, index) => {
     const idHex = toHex(id);
+    if (holdings.has(idHex)) return `holding ${idHex.slice(0, 16)}… is made twice`;
     holdings.set(idHex, { id: idHex, wh, owner, ownerId: 'owner:' + toHex(await sha256(owner)), status: 'live', createdBy: index, consumedBy: null });
+    return null;
   };
   await create(certificate.id, certificate.wh, first, certificateIndex);
   const claims = [];
@@ -385,19 +401,25 @@ async function replayOwnership(certificate, certificateIndex, deviceEntry, histo
     }
     const body = e.transfer ?? e.split ?? e.claim;
     const h = holdings.get(toHex(body.holding));
-    const name = `entry ${index} (${e.kind})`;
-    if (!h) return { error: `${name} spends holding ${toHex(body.holding).slice(0, 16)}…, which this evidence never made` };
-    if (h.status !== 'live') return { error: `${name} spends holding ${h.id.slice(0, 16)}…, already ${h.status}` };
-    if (!equal(h.owner, e.signerKey)) return { error: `${name} is signed by ${e.authorId}, the holding ${h.id.slice(0, 16)}… belongs to ${h.ownerId}` };
+    const name = `log entry ${index} (${e.kind})`;
+    const id = toHex(body.holding);
+    if (!h) return { error: `${name} consumes holding ${id.slice(0, 16)}…, which no earlier entry of this bundle made` };
+    if (h.status !== 'live') return { error: `${name} consumes holding ${id.slice(0, 16)}…, already ${h.status} by log entry ${h.consumedBy}` };
+    if (!equal(h.owner, e.signerKey)) return { error: `${name} is signed by ${e.authorId}, but holding ${id.slice(0, 16)}… belongs to ${h.ownerId}` };
     h.consumedBy = index;
     if (e.kind === 'Transferred') {
       h.status = 'spent';
-      await create(await holdingId(e.id, 0), h.wh, e.transfer.to, index);
+      const twice = await create(await holdingId(e.id, 0), h.wh, e.transfer.to, index);
+      if (twice) return { error: `${name}: ${twice}` };
     } else if (e.kind === 'Split') {
       const sum = e.split.parts.reduce((n, p) => n + p.wh, 0n);
-      if (sum !== h.wh) return { error: `${name}: the parts sum to ${sum} Wh, the holding has ${h.wh} Wh` };
+      if (sum > UINT64_MAX) return { error: `${name}: the parts' Wh overflow 64 bits` };
+      if (sum !== h.wh) return { error: `${name}: the parts sum to ${sum} Wh, holding ${h.id.slice(0, 16)}… has ${h.wh} Wh` };
       h.status = 'spent';
-      for (let i = 0; i < e.split.parts.length; i++) await create(await holdingId(e.id, i), e.split.parts[i].wh, e.split.parts[i].owner, index);
+      for (let i = 0; i < e.split.parts.length; i++) {
+        const again = await create(await holdingId(e.id, i), e.split.parts[i].wh, e.split.parts[i].owner, index);
+        if (again) return { error: `${name}: ${again}` };
+      }
     } else {
       h.status = 'claimed';
       claims.push({ beneficiary: e.claim.beneficiary, periodStart: e.claim.periodStart, periodEnd: e.claim.periodEnd, wh: h.wh, claimant: e.authorId, index });

@@ -93,10 +93,11 @@ function provenFacts(result) {
   box.append(
     el('h3', {}, 'Ownership, replayed from the signed history'),
     el('table', { id: 'ownership' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'holding'), el('th', {}, 'owner'), el('th', { class: 'num' }, 'Wh'), el('th', {}, 'status'), el('th', { class: 'num' }, 'made at'))),
+      el('thead', {}, el('tr', {}, el('th', {}, 'holding'), el('th', {}, 'owner'), el('th', { class: 'num' }, 'Wh'), el('th', {}, 'status'), el('th', { class: 'num' }, 'made at'), el('th', { class: 'num' }, 'consumed at'))),
       el('tbody', {}, f.holdings.map((h) => el('tr', { dataset: { holding: h.id, status: h.status } },
         el('td', { class: 'mono' }, short(h.id, 16)), el('td', { class: 'mono' }, el('a', { href: `#/owner/${h.ownerId}` }, short(h.ownerId, 22))),
-        el('td', { class: 'num' }, String(h.wh)), el('td', { class: `status-${h.status}` }, h.status), el('td', { class: 'num' }, String(h.createdBy)))))),
+        el('td', { class: 'num' }, String(h.wh)), el('td', { class: `status-${h.status}` }, h.status), el('td', { class: 'num' }, String(h.createdBy)),
+        el('td', { class: 'num' }, h.consumedBy === null ? '—' : String(h.consumedBy)))))),
   );
   if (f.claims.length > 0) {
     box.append(
