@@ -50,7 +50,9 @@ export async function parseVerifierKey(text) {
   try {
     key = await crypto.subtle.importKey('raw', typed.subarray(1), { name: 'Ed25519' }, false, ['verify']);
   } catch (e) {
-    return { ok: false, error: `key data is not an Ed25519 public key (${e.message})` };
+    return e?.name === 'NotSupportedError'
+      ? { ok: false, error: "this browser's WebCrypto has no Ed25519 (Chromium 137, Firefox 129 or Safari 17 and later have it)" }
+      : { ok: false, error: `key data is not an Ed25519 public key (${e.message})` };
   }
   return { ok: true, verifier: { name, keyId: id, publicKey: typed.subarray(1), key, text } };
 }
