@@ -40,9 +40,6 @@ internal static class ExplorerEndpoints
         app.MapGet("/explorer/{**path}", (HttpContext http, string path) => Serve(http, path)).ExcludeFromDescription();
     }
 
-    /// <summary>The embedded files by path under explorer/ (e.g. "js/app.js").</summary>
-    public static IReadOnlyCollection<string> Paths => Assets.Value.Keys;
-
     private static IResult Serve(HttpContext http, string path)
     {
         var headers = http.Response.Headers;

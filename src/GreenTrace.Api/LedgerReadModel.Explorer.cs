@@ -1,7 +1,6 @@
 using GreenTrace.Core;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Core.Readings;
-using GreenTrace.Ledger.Storage;
 
 namespace GreenTrace.Api;
 

@@ -242,6 +242,7 @@ async function matchingSection(target, owner) {
     el('p', { class: 'muted', id: 'matching-totals' }, `${utc(m.from)} to ${utc(m.to)}: ${energy(t.consumptionWh)} consumed, ${energy(t.claimedWh)} claimed, ${energy(t.matchedWh)} matched in the same hour`
       + (m.meters?.length ? `; consumption of ${m.meters.join(', ')}` : '') + '.'),
     matchingChart(m));
+  if ((m.to - m.from) / 3600 > 31 * 24) section.append(el('p', { class: 'muted' }, 'The chart shows the last 31 days of the period; the totals are for all of it.'));
   if (m.claims?.length > 0) {
     section.append(
       el('h3', {}, 'Claims counted'),
