@@ -146,7 +146,7 @@ internal static class ApiEndpoints
         }
     }
 
-    private static CertificateSummary Summary(GranularCertificate c, long entryIndex) => new(
+    internal static CertificateSummary Summary(GranularCertificate c, long entryIndex) => new(
         c.IdHex, c.MeterId, c.PeriodStart, c.PeriodEnd, c.Part, c.FaceValueWh, c.EnergySource, c.Technology, c.GridZone, c.Country,
         c.IssuingBody, c.IssuedAt, c.ExpiresAt, c.ReadingCount, Hex.Encode(c.ReadingRoot), entryIndex);
 }

@@ -33,6 +33,9 @@ public static class ApiHost
         app.Services.GetRequiredService<LedgerReadModel>();
         app.MapOpenApi();
         ApiEndpoints.Map(app);
+        MeterEndpoints.Map(app);
+        BrowseEndpoints.Map(app);
+        ExplorerEndpoints.Map(app);
         return app;
     }
 

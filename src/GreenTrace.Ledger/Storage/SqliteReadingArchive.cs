@@ -161,6 +161,33 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
         }
     }
 
+    /// <summary>
+    /// The archived (certified) readings of a meter whose certificate's hour starts in [<paramref name="fromHour"/>,
+    /// <paramref name="toHour"/>): the certificate, its hour, the reading's leaf index and its COSE bytes, by hour then leaf.
+    /// </summary>
+    public IReadOnlyList<ArchivedReading> ReadingsOfMeter(string meterId, long fromHour, long toHour)
+    {
+        ArgumentNullException.ThrowIfNull(meterId);
+        lock (_gate)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = """
+                SELECT r.certificate_id, c.hour_start, r.leaf_index, r.cose
+                FROM certificate_readings r JOIN certificates c ON c.certificate_id = r.certificate_id
+                WHERE r.meter_id = $m AND c.hour_start >= $from AND c.hour_start < $to
+                ORDER BY c.hour_start, c.part, r.leaf_index
+                """;
+            cmd.Parameters.AddWithValue("$m", meterId);
+            cmd.Parameters.AddWithValue("$from", fromHour);
+            cmd.Parameters.AddWithValue("$to", toHour);
+            using var r = cmd.ExecuteReader();
+            var list = new List<ArchivedReading>();
+            while (r.Read())
+                list.Add(new ArchivedReading((byte[])r[0], r.GetInt64(1), r.GetInt32(2), (byte[])r[3]));
+            return list;
+        }
+    }
+
     public byte[]? FindCertified(string meterId, ulong sequence)
     {
         lock (_gate)
@@ -350,3 +377,6 @@ public sealed class SqliteReadingArchive : IReadingArchive, IDisposable
             cmd.Parameters[i].Value = values[i];
     }
 }
+
+/// <summary>One certified reading as the archive keeps it: its certificate, that certificate's hour, its leaf index, its bytes.</summary>
+public sealed record ArchivedReading(byte[] CertificateId, long HourStart, int LeafIndex, byte[] Cose);
