@@ -43,10 +43,16 @@ public sealed class ExplorerSite : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        if (!File.Exists(ChromiumPath))
-            throw new InvalidOperationException($"{ChromiumPath} is missing: the explorer tests drive Debian's Chromium. Run scripts/install-test-deps (it installs the chromium and chromium-driver packages).");
         Api = await ApiLedger.StartAsync(Hours, buyer: true);
         await RecordOwnershipAsync();
+        await LaunchBrowserAsync();
+    }
+
+    /// <summary>Only the browser, for a test that serves a ledger of its own.</summary>
+    public async Task LaunchBrowserAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+            throw new InvalidOperationException($"{ChromiumPath} is missing: the explorer tests drive Debian's Chromium. Run scripts/install-test-deps (it installs the chromium and chromium-driver packages).");
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
     }
@@ -61,12 +67,15 @@ public sealed class ExplorerSite : IAsyncLifetime
     }
 
     /// <summary>A new browser context and page at <paramref name="fragment"/> (e.g. "#/verify"), with its console errors collected.</summary>
-    public async Task<ExplorerPage> OpenAsync(string fragment = "")
+    public Task<ExplorerPage> OpenAsync(string fragment = "") => OpenAsync(BaseUrl, fragment);
+
+    /// <summary>As <see cref="OpenAsync(string)"/>, on the explorer another API serves at <paramref name="baseUrl"/>.</summary>
+    public async Task<ExplorerPage> OpenAsync(string baseUrl, string fragment)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 }, AcceptDownloads = true });
         var page = await context.NewPageAsync();
         var explorer = new ExplorerPage(context, page);
-        explorer.Response = await page.GotoAsync(BaseUrl + "/" + fragment);
+        explorer.Response = await page.GotoAsync(baseUrl + "/" + fragment);
         await explorer.WaitUntilReadyAsync();
         return explorer;
     }
