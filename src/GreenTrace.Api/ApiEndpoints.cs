@@ -85,10 +85,11 @@ internal static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout)
             .WithSummary("Submit one signed Transferred, Split or Claimed entry (raw COSE_Sign1 bytes)");
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext http, LedgerReadModel ledger, IOptions<ApiOptions> options)
+    private static async Task<IResult> SubmitAsync(HttpContext http, LedgerReadModel ledger, IEntrySubmitter submitter, IOptions<ApiOptions> options)
     {
         var max = options.Value.MaxRequestBytes;
         if (!ApiHost.IsEntryMediaType(http.Request.ContentType))
@@ -118,7 +119,7 @@ internal static class ApiEndpoints
             return ApiHost.Problem(decoded.Error!);
         if (decoded.Value.Authority != EntryAuthority.Owner)
             return ApiHost.Problem(StatusCodes.Status403Forbidden, "entry-kind", $"{decoded.Value.Kind} entries are not taken here: only Transferred, Split and Claimed");
-        var outcome = ledger.Submit(bytes);
+        var outcome = await submitter.SubmitAsync(bytes, http.RequestAborted).ConfigureAwait(false);
         if (!outcome.Accepted)
             return ApiHost.Problem(outcome.Rejection!);
         var stored = outcome.Appended!;

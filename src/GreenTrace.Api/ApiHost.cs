@@ -16,9 +16,19 @@ public static class ApiHost
     /// <summary>Media types a signed entry may be posted as: the bytes are one COSE_Sign1 message either way.</summary>
     public static readonly string[] EntryMediaTypes = ["application/cose", "application/greentrace-entry+cbor"];
 
-    public static WebApplication Build(ApiOptions options, string[]? urls = null, string[]? args = null)
+    /// <param name="streams">
+    /// For an API in front of the replicated ledger: registers the <see cref="Streaming.IStreamClientFactory"/> submissions
+    /// are produced with. The API then holds no node key; <see cref="ApiOptions.Store"/> is a node's store.
+    /// </param>
+    public static WebApplication Build(ApiOptions options, string[]? urls = null, string[]? args = null, Action<IServiceCollection>? streams = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if ((options.NodeKeyFiles.Count == 0) == (streams is null))
+        {
+            throw new InvalidOperationException(streams is null
+                ? "give the API a node key (it runs an embedded node) or the entry stream of the replicated nodes"
+                : "in front of the replicated nodes the API holds no node key: the nodes sign");
+        }
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(urls is { Length: > 0 } ? urls : [DefaultUrl]);
         // The entry handler enforces MaxRequestBytes itself so that every 413 carries its code; Kestrel's own limit is a
@@ -26,6 +36,15 @@ public static class ApiHost
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (2 * options.MaxRequestBytes) + (64 * 1024));
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(sp => LedgerReadModel.Open(sp.GetRequiredService<IOptions<ApiOptions>>()));
+        if (streams is null)
+        {
+            builder.Services.AddSingleton<IEntrySubmitter, EmbeddedEntrySubmitter>();
+        }
+        else
+        {
+            streams(builder.Services);
+            builder.Services.AddSingleton<IEntrySubmitter, StreamEntrySubmitter>();
+        }
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         var app = builder.Build();
@@ -46,6 +65,7 @@ public static class ApiHost
         LedgerReasons.EntryDuplicate or LedgerReasons.HoldingSpent or LedgerReasons.HoldingClaimed
             or LedgerReasons.CertificateClaimed or LedgerReasons.CertificateWithdrawn => StatusCodes.Status409Conflict,
         LedgerReasons.CertificateUnknown or LedgerReasons.HoldingUnknown => StatusCodes.Status404NotFound,
+        StreamEntrySubmitter.Timeout => StatusCodes.Status504GatewayTimeout,
         _ => StatusCodes.Status422UnprocessableEntity,
     };
 

@@ -22,6 +22,12 @@ public sealed class ApiOptions
     /// <summary>Largest accepted request body. Owner entries are well under 2 KiB; 64 KiB leaves room for long splits.</summary>
     public long MaxRequestBytes { get; set; } = 64 * 1024;
 
+    /// <summary>With the replicated nodes (no node key): the entry stream submissions are produced to.</summary>
+    public string EntriesTopic { get; set; } = "gt.ledger";
+
+    /// <summary>With the replicated nodes: how long a submission waits for the node whose store this API reads to judge it.</summary>
+    public int SubmitTimeoutSeconds { get; set; } = 30;
+
     /// <summary>Largest page of GET /api/entries.</summary>
     public int MaxEntriesPerPage { get; set; } = 1000;
 }

@@ -38,11 +38,10 @@ public sealed partial class LedgerReadModel : IDisposable
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(genesis);
         ArgumentNullException.ThrowIfNull(signers);
-        if (signers.Count == 0)
-            throw new ArgumentException("the API needs at least one node key to run its embedded node", nameof(signers));
-        // The node builds its own keys from the log; this instance only names the genesis to it.
+        // The node builds its own keys from the log; this instance only names the genesis to it. Without a key the API
+        // follows a store the replicated nodes write, and submissions go through the entry stream (StreamEntrySubmitter).
         using var trust = new TrustedKeys(genesis);
-        _node = new LedgerNode(store, trust, signers[0]);
+        _node = signers.Count > 0 ? new LedgerNode(store, trust, signers[0]) : LedgerNode.Reader(store, trust);
         _signers = signers;
         _archive = archive;
         Genesis = genesis;
@@ -50,10 +49,13 @@ public sealed partial class LedgerReadModel : IDisposable
         {
             Refresh();
             // A store written by others may have no quorum checkpoint of its tip; proofs need one.
-            if (_node.Size > 0 && (_node.LatestCheckpoint()?.Size ?? 0) < _node.Size)
+            if (signers.Count > 0 && _node.Size > 0 && (_node.LatestCheckpoint()?.Size ?? 0) < _node.Size)
                 SignCheckpoint();
         }
     }
+
+    /// <summary>False when the API follows the replicated nodes' store: it then writes nothing and signs nothing.</summary>
+    public bool IsWriter => _signers.Count > 0;
 
     public Membership Genesis { get; }
 
@@ -196,6 +198,8 @@ public sealed partial class LedgerReadModel : IDisposable
     /// <summary>Judges one entry with the ledger's rules; an accepted one is durable and checkpointed when this returns.</summary>
     public SubmitOutcome Submit(ReadOnlyMemory<byte> entry)
     {
+        if (!IsWriter)
+            throw new InvalidOperationException("this API follows the replicated nodes' store: submit through the entry stream");
         lock (_gate)
         {
             var outcome = _node.Submit(entry);
@@ -205,6 +209,12 @@ public sealed partial class LedgerReadModel : IDisposable
             return outcome;
         }
     }
+
+    /// <summary>The entry with this id, if the store holds it (another writer's appends included).</summary>
+    public StoredEntry? FindEntry(byte[] entryId) => _node.Store.FindEntry(entryId);
+
+    /// <summary>The refusals the store's writer recorded for this entry id, oldest first.</summary>
+    public IReadOnlyList<StoredRejection> FindRejections(byte[] entryId) => _node.Store.FindRejections(entryId);
 
     public void Dispose()
     {

@@ -192,14 +192,14 @@ public sealed class ApiTests
     private static async Task<IReadOnlyList<CertificateSummary>> CertificatesAsync(ApiLedger api, string query) =>
         await api.Http.GetFromJsonAsync<List<CertificateSummary>>("/api/certificates?" + query, Json, Ct) ?? [];
 
-    private static async Task<HttpResponseMessage> PostAsync(ApiLedger api, byte[] body, string mediaType = "application/cose")
+    internal static async Task<HttpResponseMessage> PostAsync(ApiLedger api, byte[] body, string mediaType = "application/cose")
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
         return await api.Http.PostAsync("/api/entries", content, Ct);
     }
 
-    private static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    internal static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         using (response)
         {

@@ -2,14 +2,17 @@ using System.CommandLine;
 using GreenTrace.Api;
 using GreenTrace.Cli.Demo;
 using GreenTrace.Cli.Ledger;
+using GreenTrace.Streaming.Kafka;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace GreenTrace.Cli.Commands;
 
 /// <summary>
 /// <c>greentrace api</c>: the buyers' HTTP API (docs/api.md) over a ledger store, with an embedded node that judges
-/// submitted owner entries. Entries go straight to the store; the replicated path (--kafka) is not offered yet.
+/// submitted owner entries. Entries go straight to the store, or with --kafka onto the entry stream of the replicated nodes.
 /// </summary>
 public static class ApiCommand
 {
@@ -26,9 +29,14 @@ public static class ApiCommand
         var archive = new Option<FileInfo?>("--archive") { Description = "The aggregator's reading archive (archive.db): needed for proof bundles" };
         var urls = new Option<string[]>("--urls") { Description = $"Where to listen (default {ApiHost.DefaultUrl}; loopback unless you say otherwise)" };
         var maxBytes = new Option<long?>("--max-request-bytes") { Description = "Largest accepted request body (default 65536)" };
+        var kafka = new Option<string?>("--kafka")
+        {
+            Description = "In front of the replicated ledger: submissions go onto gt.ledger at these Kafka bootstrap servers, and --store is the store a `ledger node` writes (no --node-key: the nodes sign)",
+        };
+        var kafka09 = new Option<bool>("--kafka09") { Description = "The Kafka broker is Apache Kafka 0.9" };
         var command = new Command("api", "Serve the buyers' HTTP API: certificates, entries, checkpoints, consistency and proof bundles; accepts signed owner entries.")
         {
-            store, trust, nodeKeys, archive, urls, maxBytes, demo,
+            store, trust, nodeKeys, archive, urls, maxBytes, demo, kafka, kafka09,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -55,7 +63,13 @@ public static class ApiCommand
                 options.NodeKeyFiles.Clear();
                 options.NodeKeyFiles.Add(Path.Combine(dir.FullName, DemoLayout.NodeKey));
             }
-            if (options.Store.Length == 0 || options.TrustFile.Length == 0 || options.NodeKeyFiles.Count == 0)
+            var replicated = parse.GetValue(kafka) is not null;
+            if (replicated && options.NodeKeyFiles.Count > 0)
+            {
+                await console.Error.WriteLineAsync("error: with --kafka the API holds no node key (the ledger nodes judge and sign): drop --node-key").ConfigureAwait(false);
+                return ExitCodes.Unusable;
+            }
+            if (options.Store.Length == 0 || options.TrustFile.Length == 0 || (options.NodeKeyFiles.Count == 0 && !replicated))
             {
                 await console.Error.WriteLineAsync($"error: say which ledger to serve: --demo DIR, or --store SPEC (or ${LedgerTargetOptions.StoreVariable}) with --trust FILE and --node-key FILE").ConfigureAwait(false);
                 return ExitCodes.Unusable;
@@ -63,7 +77,15 @@ public static class ApiCommand
             WebApplication app;
             try
             {
-                app = ApiHost.Build(options, parse.GetValue(urls));
+                Action<IServiceCollection>? streams = null;
+                if (replicated)
+                {
+                    var overrides = new Dictionary<string, string?>();
+                    StreamDeployment.Override(overrides, parse.GetValue(kafka), parse.GetValue(kafka09) ? nameof(KafkaBrokerProfile.Kafka09) : null);
+                    var configuration = new ConfigurationBuilder().AddConfiguration(DemoCommand.LoadConfiguration()).AddInMemoryCollection(overrides).Build();
+                    streams = s => StreamDeployment.AddKafka(s, configuration);
+                }
+                app = ApiHost.Build(options, parse.GetValue(urls), streams: streams);
                 await app.StartAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidDataException

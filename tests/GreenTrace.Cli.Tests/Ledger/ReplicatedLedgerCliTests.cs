@@ -137,6 +137,49 @@ public sealed class ReplicatedLedgerCliTests(LedgerCliFiles files) : IClassFixtu
         Assert.Equal(roots[0], roots[2]);
     }
 
+    [Fact]
+    public async Task AnApiInFrontOfANodeSubmitsOntoTheStreamAndAnswersWithTheNodesVerdict()
+    {
+        var stores = new[] { "sqlite:" + Path.Combine(_dir, "node-1.db"), "sqlite:" + Path.Combine(_dir, "node-2.db") };
+        StartNode("node-1", stores[0]);
+        StartNode("node-2", stores[1]);
+        string[] Submit(params string[] args) => [.. args, "--kafka", _kafka.BootstrapServers, "--kafka09", "--trust", files.Genesis];
+        Assert.Equal(0, (await Run(Submit("ledger", "register", "--issuers", files.File("issuers.json"), "--registry", files.File("registry.json"), "--owner", files.File("alice.pub")))).ExitCode);
+        var hour = Yesterday.AddHours(9);
+        var issued = await Run(Submit("ledger", "issue", "--issuers", files.File("issuers.json"), "--fleet", files.FleetCopy(), "--meter", "dk1-wind-0001",
+            "--hour", hour.ToString("yyyy-MM-ddTHH:mm'Z'", CultureInfo.InvariantCulture)));
+        Assert.True(issued.ExitCode == 0, issued.Error);
+        var certificate = issued.Error.Split(' ', ':')[1];
+        await WaitForAuditAsync(stores[0], entries: 5);
+
+        // The API reads node-1's store and holds no node key; what it is sent goes onto gt.ledger like any submission.
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var error = new StringWriter();
+        var synchronizedError = TextWriter.Synchronized(error);
+        var console = new CliConsole(new StringReader(""), TextWriter.Synchronized(new StringWriter()), synchronizedError);
+        var api = CliApp.RunAsync(["api", "--kafka", _kafka.BootstrapServers, "--kafka09", "--store", stores[0], "--trust", files.Genesis, "--urls", "http://127.0.0.1:0"], console, cts.Token);
+        var url = await ApiCommandTests.ListeningUrlAsync(api, error, synchronizedError);
+
+        var toBob = await Run(["transfer", "--api", url, "--owner-key", files.File("alice.key"), "--certificate", certificate, "--to", files.File("bob.pub")]);
+        Assert.True(toBob.ExitCode == 0, toBob.Out + toBob.Error);
+        Assert.Contains("at log index 5", toBob.Out, StringComparison.Ordinal);
+        // Signed and well formed, so only the ledger can refuse it: the node's verdict comes back with its code.
+        var toCarol = await Run(["transfer", "--api", url, "--owner-key", files.File("alice.key"), "--certificate", certificate, "--holding", certificate, "--to", files.File("carol.pub")]);
+        Assert.Equal(1, toCarol.ExitCode);
+        Assert.Contains("refused: holding-spent", toCarol.Error, StringComparison.Ordinal);
+        var claim = await Run(["claim", "--api", url, "--owner-key", files.File("bob.key"), "--certificate", certificate, "--beneficiary", "bob-factory",
+            "--from", Yesterday.ToString("yyyy-MM-ddTHH:mm'Z'", CultureInfo.InvariantCulture), "--to", Yesterday.AddDays(1).ToString("yyyy-MM-ddTHH:mm'Z'", CultureInfo.InvariantCulture)]);
+        Assert.True(claim.ExitCode == 0, claim.Out + claim.Error);
+
+        // Both nodes took the same entries: registrations, certificate, transfer and claim; the refused transfer nowhere.
+        var roots = new List<string>();
+        foreach (var store in stores)
+            roots.Add((await WaitForAuditAsync(store, entries: 7)).GetProperty("root").GetString()!);
+        Assert.Equal(roots[0], roots[1]);
+        await cts.CancelAsync();
+        Assert.Equal(ExitCodes.Ok, await api);
+    }
+
     private async Task<JsonElement> WaitForAuditAsync(string store, long entries)
     {
         var clock = Stopwatch.StartNew();
