@@ -192,11 +192,14 @@ public sealed class ApiTests
     private static async Task<IReadOnlyList<CertificateSummary>> CertificatesAsync(ApiLedger api, string query) =>
         await api.Http.GetFromJsonAsync<List<CertificateSummary>>("/api/certificates?" + query, Json, Ct) ?? [];
 
-    internal static async Task<HttpResponseMessage> PostAsync(ApiLedger api, byte[] body, string mediaType = "application/cose")
+    internal static Task<HttpResponseMessage> PostAsync(ApiLedger api, byte[] body, string mediaType = "application/cose") => PostAsync(api.Http, body, mediaType);
+
+    /// <summary>POST /api/entries with the raw entry bytes.</summary>
+    internal static async Task<HttpResponseMessage> PostAsync(HttpClient http, byte[] body, string mediaType = "application/cose")
     {
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
-        return await api.Http.PostAsync("/api/entries", content, Ct);
+        return await http.PostAsync("/api/entries", content, Ct);
     }
 
     internal static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)

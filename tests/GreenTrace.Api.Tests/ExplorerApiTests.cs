@@ -52,7 +52,7 @@ public sealed class ExplorerApiTests
         using var notModified = await api.Http.SendAsync(again, Ct);
         Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
 
-        await ExpectProblemAsync(await api.Http.GetAsync("/explorer/js/nope.js", Ct), HttpStatusCode.NotFound, "not-found");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/explorer/js/nope.js", Ct), HttpStatusCode.NotFound, "not-found");
         using var doc = JsonDocument.Parse(await api.Http.GetStringAsync("/openapi/v1.json", Ct));
         var paths = doc.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         Assert.DoesNotContain("/", paths);
@@ -90,8 +90,8 @@ public sealed class ExplorerApiTests
         Assert.Equal(api.Certificates.Select(c => c.IdHex), meter.Certificates.Select(c => c.Id));
         Assert.Equal([1L, 2L, 3L], meter.Certificates.Select(c => c.EntryIndex));
 
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/meters/meter-99", Ct), HttpStatusCode.NotFound, LedgerReasons.DeviceUnknown);
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/meters/not%20a%20meter", Ct), HttpStatusCode.BadRequest, "meter-id-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/meters/meter-99", Ct), HttpStatusCode.NotFound, LedgerReasons.DeviceUnknown);
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/meters/not%20a%20meter", Ct), HttpStatusCode.BadRequest, "meter-id-invalid");
     }
 
     [Fact]
@@ -117,9 +117,9 @@ public sealed class ExplorerApiTests
         Assert.Equal((ApiLedger.Hour, ApiLedger.Hour + (3 * 3600)), (load!.From, load.To));
         Assert.All(load.Hours, h => Assert.Equal((4 * ApiLedger.LoadReadingWh, 4, 0UL, 0), (h.ReadingWh, h.Readings, h.CertificateWh, h.Certificates)));
 
-        await ExpectProblemAsync(await api.Http.GetAsync($"/api/meters/{ApiLedger.Meter}/hourly?from={ApiLedger.Hour}&to={ApiLedger.Hour + (745 * 3600)}", Ct), HttpStatusCode.BadRequest, "range-invalid");
-        await ExpectProblemAsync(await api.Http.GetAsync($"/api/meters/{ApiLedger.Meter}/hourly?from={ApiLedger.Hour}&to={ApiLedger.Hour - 3600}", Ct), HttpStatusCode.BadRequest, "range-invalid");
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/meters/meter-99/hourly", Ct), HttpStatusCode.NotFound, LedgerReasons.DeviceUnknown);
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync($"/api/meters/{ApiLedger.Meter}/hourly?from={ApiLedger.Hour}&to={ApiLedger.Hour + (745 * 3600)}", Ct), HttpStatusCode.BadRequest, "range-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync($"/api/meters/{ApiLedger.Meter}/hourly?from={ApiLedger.Hour}&to={ApiLedger.Hour - 3600}", Ct), HttpStatusCode.BadRequest, "range-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/meters/meter-99/hourly", Ct), HttpStatusCode.NotFound, LedgerReasons.DeviceUnknown);
     }
 
     [Fact]
@@ -137,8 +137,8 @@ public sealed class ExplorerApiTests
         using var bundle = JsonDocument.Parse(await api.Http.GetStringAsync($"/api/certificates/{api.Certificate.IdHex}/bundle", Ct));
         Assert.Equal(bundle.RootElement.GetProperty("readings").EnumerateArray().Select(r => r.GetString()), view.Readings.Select(r => r.Cose));
 
-        await ExpectProblemAsync(await api.Http.GetAsync($"/api/certificates/{new string('0', 64)}/readings", Ct), HttpStatusCode.NotFound, LedgerReasons.CertificateUnknown);
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/certificates/abc/readings", Ct), HttpStatusCode.BadRequest, "certificate-id-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync($"/api/certificates/{new string('0', 64)}/readings", Ct), HttpStatusCode.NotFound, LedgerReasons.CertificateUnknown);
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/certificates/abc/readings", Ct), HttpStatusCode.BadRequest, "certificate-id-invalid");
     }
 
     [Fact]
@@ -157,8 +157,8 @@ public sealed class ExplorerApiTests
         Assert.Empty(await SearchAsync(api, LedgerEntry.OwnerId(ApiLedger.Spki(ApiLedger.Carol))));
         Assert.Empty(await SearchAsync(api, "meter-99"));
 
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/search?q=%20", Ct), HttpStatusCode.BadRequest, "query-invalid");
-        await ExpectProblemAsync(await api.Http.GetAsync($"/api/search?q={new string('x', 201)}", Ct), HttpStatusCode.BadRequest, "query-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/search?q=%20", Ct), HttpStatusCode.BadRequest, "query-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync($"/api/search?q={new string('x', 201)}", Ct), HttpStatusCode.BadRequest, "query-invalid");
     }
 
     [Fact]
@@ -177,8 +177,8 @@ public sealed class ExplorerApiTests
         var holding = Assert.Single(bob!.Holdings);
         Assert.Equal((1000UL, 2L, Convert.ToBase64String(ApiLedger.Spki(ApiLedger.Bob))), (holding.Wh, holding.CreatedBy, bob.OwnerKey));
 
-        await ExpectProblemAsync(await api.Http.GetAsync($"/api/owners/{LedgerEntry.OwnerId(ApiLedger.Spki(ApiLedger.Carol))}", Ct), HttpStatusCode.NotFound, "owner-unknown");
-        await ExpectProblemAsync(await api.Http.GetAsync("/api/owners/owner:12", Ct), HttpStatusCode.BadRequest, "owner-invalid");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync($"/api/owners/{LedgerEntry.OwnerId(ApiLedger.Spki(ApiLedger.Carol))}", Ct), HttpStatusCode.NotFound, "owner-unknown");
+        await ApiTests.ExpectProblemAsync(await api.Http.GetAsync("/api/owners/owner:12", Ct), HttpStatusCode.BadRequest, "owner-invalid");
     }
 
     private static async Task<IReadOnlyList<SearchHitView>> SearchAsync(ApiLedger api, string q)
@@ -195,17 +195,5 @@ public sealed class ExplorerApiTests
         content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
         using var response = await api.Http.PostAsync("/api/entries", content, Ct);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-    }
-
-    private static async Task ExpectProblemAsync(HttpResponseMessage response, HttpStatusCode status, string code)
-    {
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync(Ct);
-            Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-            using var problem = JsonDocument.Parse(body);
-            Assert.Equal(code, problem.RootElement.GetProperty("code").GetString());
-        }
     }
 }

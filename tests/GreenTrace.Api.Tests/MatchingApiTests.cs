@@ -154,17 +154,10 @@ public sealed class MatchingApiTests : IAsyncDisposable
 
     private async Task PostAsync(byte[] entry)
     {
-        using var content = new ByteArrayContent(entry);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
-        using var response = await _http.PostAsync("/api/entries", content, Ct);
+        using var response = await ApiTests.PostAsync(_http, entry);
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
     }
 
-    private async Task ExpectProblemAsync(string path, HttpStatusCode status, string code)
-    {
-        using var response = await _http.GetAsync(path, Ct);
-        Assert.Equal(status, response.StatusCode);
-        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
-        Assert.Equal(code, problem.RootElement.GetProperty("code").GetString());
-    }
+    private async Task ExpectProblemAsync(string path, HttpStatusCode status, string code) =>
+        await ApiTests.ExpectProblemAsync(await _http.GetAsync(path, Ct), status, code);
 }

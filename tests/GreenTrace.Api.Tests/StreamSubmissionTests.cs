@@ -40,18 +40,18 @@ public sealed class StreamSubmissionTests
 
             // Nobody judges it: the API says so with its own code, and the entry waits on the stream.
             var toBob = writer.TransferFromAlice(ApiLedger.Bob);
-            await ApiTests.ExpectProblemAsync(await PostAsync(http, toBob), HttpStatusCode.GatewayTimeout, StreamEntrySubmitter.Timeout);
+            await ApiTests.ExpectProblemAsync(await ApiTests.PostAsync(http, toBob), HttpStatusCode.GatewayTimeout, StreamEntrySubmitter.Timeout);
             var onStream = Assert.Single(log.ReadAll(Topics.Ledger));
             Assert.Equal(toBob, onStream.Value.ToArray());
             Assert.Equal(writer.Certificate.IdHex, onStream.Key);
 
             // The node takes it; sent again, it is already on the ledger.
             Assert.True(node.Submit(onStream.Value).Accepted);
-            await ApiTests.ExpectProblemAsync(await PostAsync(http, toBob), HttpStatusCode.Conflict, LedgerReasons.EntryDuplicate);
+            await ApiTests.ExpectProblemAsync(await ApiTests.PostAsync(http, toBob), HttpStatusCode.Conflict, LedgerReasons.EntryDuplicate);
 
             // A double spend: the node refuses it and records why; the waiting submitter answers with that code.
             var toCarol = writer.TransferFromAlice(ApiLedger.Carol);
-            var pending = PostAsync(http, toCarol);
+            var pending = ApiTests.PostAsync(http, toCarol);
             while (log.ReadAll(Topics.Ledger).Count < 2)
                 await Task.Delay(20, Ct);
             Assert.Equal(LedgerReasons.HoldingSpent, node.Submit(log.ReadAll(Topics.Ledger)[1].Value).Rejection?.Code);
@@ -60,7 +60,7 @@ public sealed class StreamSubmissionTests
             // An accepted one comes back with its index, read from the node's store.
             var bobsHolding = HoldingIds.Compute(System.Security.Cryptography.SHA256.HashData(toBob), 0);
             var claim = LedgerEntryCodec.SignClaimed(new Claim(writer.Certificate.Id, bobsHolding, "bob-factory", ApiLedger.Hour, ApiLedger.Hour + 3600), ApiLedger.Bob, writer.Certificate.IssuedAt + 120);
-            var accepted = PostAsync(http, claim);
+            var accepted = ApiTests.PostAsync(http, claim);
             while (log.ReadAll(Topics.Ledger).Count < 3)
                 await Task.Delay(20, Ct);
             var appended = node.Submit(log.ReadAll(Topics.Ledger)[2].Value).Appended!;
@@ -83,12 +83,5 @@ public sealed class StreamSubmissionTests
         var both = new ApiOptions { Store = "sqlite::memory:", TrustFile = "x" };
         both.NodeKeyFiles.Add("node.key");
         Assert.Throws<InvalidOperationException>(() => ApiHost.Build(both, streams: _ => { }));
-    }
-
-    private static Task<HttpResponseMessage> PostAsync(HttpClient http, byte[] entry)
-    {
-        var content = new ByteArrayContent(entry);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
-        return http.PostAsync("/api/entries", content, Ct);
     }
 }
