@@ -119,7 +119,7 @@ internal static class ApiEndpoints
             return ApiHost.Problem(decoded.Error!);
         if (decoded.Value.Authority != EntryAuthority.Owner)
             return ApiHost.Problem(StatusCodes.Status403Forbidden, "entry-kind", $"{decoded.Value.Kind} entries are not taken here: only Transferred, Split and Claimed");
-        var outcome = await submitter.SubmitAsync(bytes, http.RequestAborted).ConfigureAwait(false);
+        var outcome = await submitter.SubmitAsync(decoded.Value, http.RequestAborted).ConfigureAwait(false);
         if (!outcome.Accepted)
             return ApiHost.Problem(outcome.Rejection!);
         var stored = outcome.Appended!;

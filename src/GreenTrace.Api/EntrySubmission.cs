@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using GreenTrace.Core;
 using GreenTrace.Core.Ledger;
 using GreenTrace.Ledger;
@@ -11,14 +10,14 @@ namespace GreenTrace.Api;
 /// <summary>How POST /api/entries gets a verdict: from the API's own node, or from the replicated nodes.</summary>
 public interface IEntrySubmitter
 {
-    /// <summary>The ledger's verdict on one signed entry: appended (with its index) or refused with the ledger's reason.</summary>
-    Task<SubmitOutcome> SubmitAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken);
+    /// <summary>The ledger's verdict on one signed entry (decoded once, by the caller): appended (with its index) or refused with the ledger's reason.</summary>
+    Task<SubmitOutcome> SubmitAsync(LedgerEntry entry, CancellationToken cancellationToken);
 }
 
 /// <summary>The embedded node judges and appends at once (the API is the store's only writer).</summary>
 internal sealed class EmbeddedEntrySubmitter(LedgerReadModel ledger) : IEntrySubmitter
 {
-    public Task<SubmitOutcome> SubmitAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken) => Task.FromResult(ledger.Submit(entry));
+    public Task<SubmitOutcome> SubmitAsync(LedgerEntry entry, CancellationToken cancellationToken) => Task.FromResult(ledger.Submit(entry.Encoded));
 }
 
 /// <summary>
@@ -49,16 +48,16 @@ public sealed class StreamEntrySubmitter : IEntrySubmitter, IDisposable
         _time = time ?? TimeProvider.System;
     }
 
-    public async Task<SubmitOutcome> SubmitAsync(ReadOnlyMemory<byte> entry, CancellationToken cancellationToken)
+    public async Task<SubmitOutcome> SubmitAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
-        var id = SHA256.HashData(entry.Span);
+        ArgumentNullException.ThrowIfNull(entry);
+        var id = entry.Id;
         if (_ledger.FindEntry(id) is { } already)
             return new SubmitOutcome(null, new Rejection(LedgerReasons.EntryDuplicate, $"entry {Hex.Encode(id)} is already on the ledger at index {already.Index}"));
         // A refusal recorded before this submission (the same bytes sent earlier) is not this submission's verdict.
         var earlier = _ledger.FindRejections(id).Count;
-        var decoded = LedgerEntryCodec.Decode(entry);
-        var key = decoded.IsOk && decoded.Value.CertificateId is { } certificate ? Hex.Encode(certificate) : Hex.Encode(id);
-        await _producer.ProduceAsync(_options.EntriesTopic, key, entry, cancellationToken).ConfigureAwait(false);
+        var key = entry.CertificateId is { } certificate ? Hex.Encode(certificate) : Hex.Encode(id);
+        await _producer.ProduceAsync(_options.EntriesTopic, key, entry.Encoded, cancellationToken).ConfigureAwait(false);
 
         var deadline = _time.GetTimestamp() + (long)(_options.SubmitTimeoutSeconds * (double)_time.TimestampFrequency);
         while (true)

@@ -149,6 +149,7 @@ public sealed class DemoRunner
             await using var publisher = new FleetPublisher(fleet, simOptions, faults);
             var expectedReadings = (long)plan.Intervals * fleet.Meters.Count;
             var market = MarketResult.None;
+            IReadOnlyList<GranularCertificate> certificates = [];
 
             await ShowProgressAsync(async () =>
             {
@@ -171,8 +172,9 @@ public sealed class DemoRunner
                 var consumptionMeters = fleet.Registry.Where(d => d.Direction == Core.Readings.EnergyDirection.Consumption).Select(d => d.MeterId).ToList();
                 var consumed = consumptionMeters.SelectMany(m => archive.ConsumptionByHour(m, long.MinValue, long.MaxValue))
                     .GroupBy(h => h.Hour).ToDictionary(g => g.Key, g => g.Sum(h => h.Wh));
-                var issued = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
-                var (trades, result) = DemoMarket.Plan(issued, consumed, identities.PlantOwner, identities.Buyer, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+                // The ledger's own record, read once: the market trades it, the books are balanced against it and the bundle proves one of it.
+                certificates = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
+                var (trades, result) = DemoMarket.Plan(certificates, consumed, identities.PlantOwner, identities.Buyer, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
                 using (var producer = streams.CreateProducer())
                 {
                     foreach (var entry in trades)
@@ -187,14 +189,13 @@ public sealed class DemoRunner
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
 
             var sim = publisher.Stats;
-            // The ledger's own record, read once: the books are balanced against it and the bundle proves one of it.
-            var certificates = node.Entries().Select(e => e.Certificate).OfType<GranularCertificate>().ToList();
+            var claimed = market.ClaimedCertificates.Select(id => Hex.Encode(id)).ToHashSet(StringComparer.Ordinal);
             var faultsInjected = sim.Snapshot().FaultsInjected;
             var reconciliation = Reconcile(gateway.Stats, certificates, archive, aggregator.Stats, devices);
             reconciliation.AddRange(AccountForFaults(faultsInjected, sim.RefusedByBroker, gateway.Stats));
             if (ledger.Rejected > 0)
                 reconciliation.Add($"the ledger refused {ledger.Rejected} entries (registrations, certificates or trades)");
-            var (bundlePath, trustPath, report, proven) = await WriteBundleAsync(node, market.ClaimedCertificates.Count > 0 ? certificates.Where(c => market.ClaimedCertificates.Any(id => id.AsSpan().SequenceEqual(c.Id))).ToList() : certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
+            var (bundlePath, trustPath, report, proven) = await WriteBundleAsync(node, claimed.Count > 0 ? certificates.Where(c => claimed.Contains(c.IdHex)).ToList() : certificates, archive, identities.Membership, outDir, ct).ConfigureAwait(false);
             var checkpoint = node.LatestCheckpoint()!;
             return new DemoResult(
                 fleet.Meters.Count, plan.Start, plan.Start.AddSeconds((double)plan.Intervals * fleet.IntervalSeconds),

@@ -21,26 +21,7 @@ public sealed class CertificateBundleVerifierTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    /// <summary>The bundle fails at <paramref name="step"/>, after every earlier step passed in order, and nothing after it ran.</summary>
-    private static CertificateVerificationReport AssertFailsAt(string step, CertificateVerificationReport report)
-    {
-        Assert.False(report.IsValid);
-        Assert.NotNull(report.FirstFailure);
-        Assert.True(step == report.FirstFailure.Step, $"expected failure at {step}, got {report.FirstFailure.Step}: {report.FirstFailure.Detail}");
-        Assert.Equal(StepOrder[..(Array.IndexOf(StepOrder, step) + 1)], report.Steps.Select(s => s.Step));
-        Assert.All(report.Steps.SkipLast(1), s => Assert.True(s.Passed, s.Step));
-        Assert.False(string.IsNullOrWhiteSpace(report.FirstFailure.Detail));
-        return report;
-    }
-
-    private static ProvenLeaf FlipProofHash(ProvenLeaf leaf, int hash = 0)
-    {
-        var proof = leaf.Proof.ToArray();
-        var bytes = Hex.Decode(proof[hash]);
-        bytes[^1] ^= 0x01;
-        proof[hash] = Hex.Encode(bytes);
-        return leaf with { Proof = proof };
-    }
+    private static CertificateVerificationReport AssertFailsAt(string step, CertificateVerificationReport report) => BundleAssert.FailsAt(StepOrder, step, report);
 
     // ---- the valid bundle ----
 
@@ -207,7 +188,7 @@ public sealed class CertificateBundleVerifierTests : IDisposable
 
         AssertFailsAt(ProofSteps.Checkpoint, _world.Verify(bundle with { Checkpoint = oneSignature }));
         AssertFailsAt(ProofSteps.DeviceEntry, _world.Verify(bundle with { Device = _world.Log.Prove(_world.OtherCertificateEntry) }));
-        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = FlipProofHash(bundle.Device) }));
+        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = BundleAssert.FlipProofHash(bundle.Device) }));
         AssertFailsAt(ProofSteps.CertificateEntry, _world.Verify(bundle with { Certificate = _world.Log.Prove(_world.OtherCertificateEntry) }));
         AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = bundle.Certificate with { Index = 2 } }));
     }
@@ -335,7 +316,7 @@ public sealed class CertificateBundleVerifierTests : IDisposable
         var bundle = _world.Bundle();
         ProvenLeaf[] With(int i, ProvenLeaf leaf) => [.. bundle.History.Select((h, j) => j == i ? leaf : h)];
 
-        var report = AssertFailsAt(ProofSteps.HistoryInclusion, _world.Verify(bundle with { History = With(1, FlipProofHash(bundle.History[1])) }));
+        var report = AssertFailsAt(ProofSteps.HistoryInclusion, _world.Verify(bundle with { History = With(1, BundleAssert.FlipProofHash(bundle.History[1])) }));
         Assert.StartsWith("history 1:", report.FirstFailure!.Detail, StringComparison.Ordinal);
         AssertFailsAt(ProofSteps.HistoryInclusion, _world.Verify(bundle with { History = With(2, bundle.History[2] with { TreeSize = 7 }) }));
         AssertFailsAt(ProofSteps.HistoryInclusion, _world.Verify(bundle with { History = With(0, bundle.History[0] with { Index = 5 }) }));

@@ -23,26 +23,7 @@ public sealed class ProofBundleVerifierTests : IDisposable
 
     public void Dispose() => _world.Dispose();
 
-    /// <summary>The bundle fails at <paramref name="step"/>, after every earlier step passed in order, and nothing after it ran.</summary>
-    private static void AssertFailsAt(string step, VerificationReport report)
-    {
-        Assert.False(report.IsValid);
-        Assert.NotNull(report.FirstFailure);
-        Assert.True(step == report.FirstFailure.Step, $"expected failure at {step}, got {report.FirstFailure.Step}: {report.FirstFailure.Detail}");
-        var expected = StepOrder[..(Array.IndexOf(StepOrder, step) + 1)];
-        Assert.Equal(expected, report.Steps.Select(s => s.Step));
-        Assert.All(report.Steps.SkipLast(1), s => Assert.True(s.Passed, s.Step));
-        Assert.False(string.IsNullOrWhiteSpace(report.FirstFailure.Detail));
-    }
-
-    private static ProvenLeaf FlipProofHash(ProvenLeaf leaf, int hash = 0)
-    {
-        var proof = leaf.Proof.ToArray();
-        var bytes = Hex.Decode(proof[hash]);
-        bytes[^1] ^= 0x01;
-        proof[hash] = Hex.Encode(bytes);
-        return leaf with { Proof = proof };
-    }
+    private static void AssertFailsAt(string step, VerificationReport report) => BundleAssert.FailsAt(StepOrder, step, report);
 
     // ---- the valid bundle ----
 
@@ -317,8 +298,8 @@ public sealed class ProofBundleVerifierTests : IDisposable
     {
         var bundle = _world.Bundle();
 
-        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = FlipProofHash(bundle.Device) }));
-        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = FlipProofHash(bundle.Device, bundle.Device.Proof.Count - 1) }));
+        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = BundleAssert.FlipProofHash(bundle.Device) }));
+        AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = BundleAssert.FlipProofHash(bundle.Device, bundle.Device.Proof.Count - 1) }));
         AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = bundle.Device with { Proof = [.. bundle.Device.Proof, bundle.Device.Proof[0]] } }));
         AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = bundle.Device with { Proof = bundle.Device.Proof.SkipLast(1).ToArray() } }));
         AssertFailsAt(ProofSteps.DeviceInclusion, _world.Verify(bundle with { Device = bundle.Device with { Proof = ["zz", .. bundle.Device.Proof.Skip(1)] } }));
@@ -447,7 +428,7 @@ public sealed class ProofBundleVerifierTests : IDisposable
     {
         var bundle = _world.Bundle();
 
-        AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = FlipProofHash(bundle.Certificate) }));
+        AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = BundleAssert.FlipProofHash(bundle.Certificate) }));
         AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = bundle.Certificate with { Index = 4 } }));
         AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = bundle.Certificate with { TreeSize = 4 } }));
         AssertFailsAt(ProofSteps.CertificateInclusion, _world.Verify(bundle with { Certificate = bundle.Certificate with { Proof = [] } }));
@@ -553,8 +534,8 @@ public sealed class ProofBundleVerifierTests : IDisposable
     {
         var bundle = _world.Bundle();
 
-        AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = FlipProofHash(bundle.Reading) }));
-        AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = FlipProofHash(bundle.Reading, 1) }));
+        AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = BundleAssert.FlipProofHash(bundle.Reading) }));
+        AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = BundleAssert.FlipProofHash(bundle.Reading, 1) }));
         AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = bundle.Reading with { Proof = bundle.Reading.Proof.Reverse().ToArray() } }));
         AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = bundle.Reading with { Proof = [.. bundle.Reading.Proof, bundle.Reading.Proof[0]] } }));
         AssertFailsAt(ProofSteps.ReadingInclusion, _world.Verify(bundle with { Reading = bundle.Reading with { Proof = ["not hex", bundle.Reading.Proof[1]] } }));
